@@ -1,0 +1,43 @@
+/* digest.c: sha256 digests through OpenSSL's EVP interface. */
+#include "digest.h"
+#include "error.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+int rs_digest_sha256(char out[RS_DIGEST_MAX], const void *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return rs_error_set(RS_ERROR, "sha256 computation failed");
+	memcpy(out, "sha256:", 7);
+	for (unsigned int i = 0; i < mdlen; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 15];
+	}
+	out[7 + 64] = '\0';
+	return 0;
+}
+
+int rs_digest_valid(const char *digest)
+{
+	if (!digest || strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71)
+		return 0;
+	for (const char *p = digest + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+int rs_digest_matches(const char *digest, const void *data, size_t len)
+{
+	char actual[RS_DIGEST_MAX];
+
+	if (!rs_digest_valid(digest) || rs_digest_sha256(actual, data, len) < 0)
+		return 0;
+	return strcmp(actual, digest) == 0;
+}

@@ -1,0 +1,21 @@
+/* digest.h: content digests ("sha256:<64 hex>"), computed with libcrypto. */
+#ifndef RS_DIGEST_H
+#define RS_DIGEST_H
+
+#include <stddef.h>
+
+/* "sha256:" + 64 hex digits + NUL */
+#define RS_DIGEST_MAX 72
+
+/* Write the sha256 digest string of `data` into `out`. */
+int rs_digest_sha256(char out[RS_DIGEST_MAX], const void *data, size_t len);
+
+/* Is `digest` a well-formed digest this tool can verify (sha256 only)?
+ * sha512 and other algorithms are recognised but not verifiable. */
+int rs_digest_valid(const char *digest);
+
+/* 1 when `digest` names the bytes `data`, 0 when it does not; a digest of an
+ * algorithm regsweep cannot compute is a mismatch (never trusted). */
+int rs_digest_matches(const char *digest, const void *data, size_t len);
+
+#endif

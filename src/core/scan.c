@@ -1,0 +1,553 @@
+/* scan.c: the catalog -> tags -> manifests -> configs pipeline. */
+#include "scan.h"
+#include "error.h"
+#include "log.h"
+#include "manifest.h"
+#include "map.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_SIZE 1000
+#define CATALOG_MAX_BODY (32u * 1024 * 1024)
+#define TAGS_MAX_BODY (64u * 1024 * 1024)
+#define MANIFEST_MAX_BODY (4u * 1024 * 1024)
+#define CONFIG_MAX_BODY (8u * 1024 * 1024)
+#define MAX_PAGES 100000
+
+struct config_entry {
+	int64_t created;
+	int state;                 /* 0 pending, 1 done, -1 failed */
+};
+
+struct scan {
+	struct rs_registry *reg;
+	struct rs_inventory *inv;
+	const struct rs_scan_options *opts;
+	struct rs_map pending;     /* "repo@digest" -> marker: fetch in flight or done */
+	struct rs_map configs;     /* config digest -> struct config_entry * */
+	struct rs_map pages;       /* page URLs already requested (loop guard) */
+	int fatal;                 /* a registry-wide failure: stop */
+	int first_rc;
+	char first_message[2048];
+	struct rs_scan_progress progress;
+};
+
+struct tags_job {
+	struct scan *scan;
+	struct rs_repo *repo;
+};
+
+struct manifest_job {
+	struct scan *scan;
+	struct rs_repo *repo;
+	size_t tag_index;          /* (size_t)-1 when fetched by digest */
+	char digest[RS_DIGEST_MAX]; /* requested digest, "" for a tag */
+};
+
+struct config_job {
+	struct scan *scan;
+	struct config_entry *entry;
+	char digest[RS_DIGEST_MAX];
+};
+
+int rs_shard_parse(int *index, int *count, const char *text)
+{
+	int k, n;
+	char extra;
+
+	*index = *count = 0;
+	if (!text || sscanf(text, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n)
+		return rs_error_set(RS_EUSAGE, "invalid shard '%s' (use K/N with 1 <= K <= N)",
+				    text ? text : "");
+	*index = k;
+	*count = n;
+	return 0;
+}
+
+int rs_shard_member(const char *name, int index, int count)
+{
+	if (count <= 1)
+		return 1;
+	return (int)(rs_hash(name) % (uint64_t)count) == index - 1;
+}
+
+static void report(struct scan *scan, const char *stage)
+{
+	scan->progress.stage = stage;
+	scan->progress.requests = rs_http_request_count(rs_registry_http(scan->reg));
+	if (scan->opts->progress)
+		scan->opts->progress(&scan->progress, scan->opts->progress_userdata);
+}
+
+/* Remember a failure; the first one's message is what the user sees. */
+static void fail(struct scan *scan, struct rs_repo *repo, int rc)
+{
+	scan->progress.errors++;
+	if (repo)
+		repo->failed = 1;
+	if (!scan->first_rc) {
+		scan->first_rc = rc;
+		rs_strlcpy(scan->first_message, rs_error_message(), sizeof(scan->first_message));
+	}
+	rs_log(RS_LOG_VERBOSE, "scan: %s", rs_error_message());
+}
+
+static void fail_fatal(struct scan *scan, int rc)
+{
+	fail(scan, NULL, rc);
+	scan->fatal = 1;
+	rs_http_cancel(rs_registry_http(scan->reg));
+}
+
+static int page_seen(struct scan *scan, const char *url)
+{
+	if (rs_map_get(&scan->pages, url))
+		return 1;
+	if (scan->pages.len >= MAX_PAGES)
+		return 1;
+	rs_map_put(&scan->pages, url, (void *)1);
+	return 0;
+}
+
+static void submit_tags(struct scan *scan, struct rs_repo *repo, const char *url);
+static void submit_manifest(struct scan *scan, struct rs_repo *repo, size_t tag_index,
+			    const char *ref);
+
+static void on_catalog(struct rs_reg_result *res, void *ud);
+
+static void submit_catalog(struct scan *scan, const char *url)
+{
+	struct rs_reg_call call = RS_REG_CALL_INIT;
+	char path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "/v2/_catalog?n=%d", PAGE_SIZE);
+	call.path = url ? url : path;
+	call.accept = "Accept: application/json";
+	call.scope = "registry:catalog:*";
+	call.max_body = CATALOG_MAX_BODY;
+	rc = rs_registry_submit(scan->reg, &call, on_catalog, scan);
+	if (rc < 0)
+		fail_fatal(scan, rc);
+}
+
+static int wanted(struct scan *scan, const char *name)
+{
+	const struct rs_scan_options *o = scan->opts;
+
+	if (o->shard_count > 1 && !rs_shard_member(name, o->shard_index, o->shard_count))
+		return 0;
+	if (o->repo_filter && !o->repo_filter(name, o->filter_userdata))
+		return 0;
+	return 1;
+}
+
+static void on_catalog(struct rs_reg_result *res, void *ud)
+{
+	struct scan *scan = ud;
+	char **names = NULL, *next = NULL;
+	int rc = res->rc;
+
+	if (rc == 0)
+		rc = rs_catalog_parse(&names, res->body->ptr, res->body->len);
+	if (rc == 0)
+		rc = rs_http_link_next(&next, res->link, res->url);
+	if (rc < 0) {
+		if (rc == RS_EPROTO)
+			rs_error_prefix("catalog page '%s': ", res->url);
+		fail_fatal(scan, rc);
+		goto done;
+	}
+	for (size_t i = 0; names[i]; i++) {
+		struct rs_repo *repo;
+
+		if (!wanted(scan, names[i]) || rs_inventory_find_repo(scan->inv, names[i]))
+			continue;
+		if (rs_inventory_add_repo(&repo, scan->inv, names[i]) < 0) {
+			fail_fatal(scan, RS_ERROR);
+			goto done;
+		}
+		scan->progress.repos++;
+		submit_tags(scan, repo, NULL);
+	}
+	if (next) {
+		if (page_seen(scan, next)) {
+			fail_fatal(scan, rs_error_set(RS_EPROTO, "the catalog's Link header loops "
+						      "back to '%s'", next));
+			goto done;
+		}
+		submit_catalog(scan, next);
+	}
+	report(scan, "catalog");
+done:
+	free(next);
+	rs_strv_free(names);
+}
+
+static void on_tags(struct rs_reg_result *res, void *ud)
+{
+	struct tags_job *job = ud;
+	struct scan *scan = job->scan;
+	struct rs_repo *repo = job->repo;
+	char **tags = NULL, *next = NULL;
+	int rc = res->rc;
+
+	free(job);
+	if (scan->fatal)
+		return;
+	if (rc == RS_ENOTFOUND) {
+		/* listed in the catalog but unknown: nothing to list, nothing to delete */
+		repo->failed = 1;
+		rs_log(RS_LOG_VERBOSE, "repository '%s' is in the catalog but has no tag list (404)",
+		       repo->name);
+		return;
+	}
+	if (rc == 0)
+		rc = rs_tags_parse(&tags, res->body->ptr, res->body->len);
+	if (rc == 0)
+		rc = rs_http_link_next(&next, res->link, res->url);
+	if (rc < 0) {
+		rs_error_prefix("listing tags of '%s': ", repo->name);
+		if (rc == RS_EAUTH)
+			fail_fatal(scan, rc);
+		else
+			fail(scan, repo, rc);
+		goto done;
+	}
+	for (size_t i = 0; tags[i]; i++) {
+		if (rs_repo_find_tag(repo, tags[i]))
+			continue;   /* a page boundary repeated a tag */
+		if (rs_repo_add_tag(NULL, repo, tags[i], "") < 0) {
+			fail_fatal(scan, RS_ERROR);
+			goto done;
+		}
+		scan->progress.tags++;
+		submit_manifest(scan, repo, repo->ntags - 1, tags[i]);
+	}
+	if (next) {
+		if (page_seen(scan, next)) {
+			fail(scan, repo, rs_error_set(RS_EPROTO, "the tag list of '%s' has a Link "
+						      "that loops back to '%s'", repo->name, next));
+			goto done;
+		}
+		submit_tags(scan, repo, next);
+	}
+	report(scan, "tags");
+done:
+	free(next);
+	rs_strv_free(tags);
+}
+
+static void submit_tags(struct scan *scan, struct rs_repo *repo, const char *url)
+{
+	struct rs_reg_call call = RS_REG_CALL_INIT;
+	struct tags_job *job = calloc(1, sizeof(*job));
+	char scope[512], path[512];
+	int rc;
+
+	if (!job) {
+		fail_fatal(scan, rs_error_set(RS_ERROR, "out of memory"));
+		return;
+	}
+	job->scan = scan;
+	job->repo = repo;
+	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo->name, PAGE_SIZE);
+	call.path = url ? url : path;
+	call.accept = "Accept: application/json";
+	call.scope = rs_registry_scope(scope, sizeof(scope), repo->name, "pull");
+	call.max_body = TAGS_MAX_BODY;
+	rc = rs_registry_submit(scan->reg, &call, on_tags, job);
+	if (rc < 0) {
+		free(job);
+		fail(scan, repo, rc);
+	}
+}
+
+static void on_config(struct rs_reg_result *res, void *ud)
+{
+	struct config_job *job = ud;
+	int rc = res->rc;
+
+	if (rc == 0 && !rs_digest_matches(job->digest, res->body->ptr ? res->body->ptr : "",
+					  res->body->len))
+		rc = rs_error_set(RS_EPROTO, "config blob %s does not match its digest", job->digest);
+	if (rc == 0)
+		rc = rs_config_parse_created(&job->entry->created, res->body->ptr, res->body->len);
+	if (rc < 0) {
+		/* an unreadable date is an unknown date: the policy keeps the image */
+		job->entry->state = -1;
+		job->entry->created = RS_TIME_UNKNOWN;
+		rs_log(RS_LOG_VERBOSE, "config %s: %s (its age counts as unknown)", job->digest,
+		       rs_error_message());
+	} else {
+		job->entry->state = 1;
+	}
+	job->scan->progress.configs++;
+	free(job);
+}
+
+static void submit_config(struct scan *scan, struct rs_repo *repo, const char *digest)
+{
+	struct rs_reg_call call = RS_REG_CALL_INIT;
+	struct config_entry *entry;
+	struct config_job *job;
+	char scope[512], path[1024];
+	int rc;
+
+	if (rs_map_get(&scan->configs, digest))
+		return;
+	entry = calloc(1, sizeof(*entry));
+	job = calloc(1, sizeof(*job));
+	if (!entry || !job || rs_map_put(&scan->configs, digest, entry) < 0) {
+		free(entry);
+		free(job);
+		fail_fatal(scan, rs_error_set(RS_ERROR, "out of memory"));
+		return;
+	}
+	entry->created = RS_TIME_UNKNOWN;
+	job->scan = scan;
+	job->entry = entry;
+	rs_strlcpy(job->digest, digest, sizeof(job->digest));
+	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", repo->name, digest);
+	call.path = path;
+	call.scope = rs_registry_scope(scope, sizeof(scope), repo->name, "pull");
+	call.max_body = CONFIG_MAX_BODY;
+	call.follow = 1;
+	rc = rs_registry_submit(scan->reg, &call, on_config, job);
+	if (rc < 0) {
+		free(job);
+		entry->state = -1;
+	}
+}
+
+static int pending_key(char *out, size_t outsize, const struct rs_repo *repo, const char *digest)
+{
+	return snprintf(out, outsize, "%s@%s", repo->name, digest) >= (int)outsize ? -1 : 0;
+}
+
+/* A verified manifest body arrived for `repo`: record it and follow it. */
+static int take_manifest(struct scan *scan, struct rs_repo *repo, const char *digest,
+			 struct rs_reg_result *res)
+{
+	struct rs_manifest *m = rs_repo_find_manifest(repo, digest);
+	int rc;
+
+	if (m)
+		return 0;
+	rc = rs_manifest_parse(&m, digest, res->body->ptr, res->body->len, res->content_type);
+	if (rc < 0)
+		return rc;
+	m->flags |= RS_MF_FETCHED;
+	rc = rs_repo_add_manifest(repo, m);
+	if (rc < 0)
+		return rc;
+	scan->progress.manifests++;
+	for (size_t i = 0; i < m->nchildren; i++) {
+		char key[600];
+
+		if (strcmp(m->children[i].digest, m->digest) == 0)
+			continue;   /* an index naming itself: nothing more to read */
+		if (pending_key(key, sizeof(key), repo, m->children[i].digest) < 0 ||
+		    rs_map_get(&scan->pending, key))
+			continue;
+		rs_map_put(&scan->pending, key, (void *)1);
+		submit_manifest(scan, repo, (size_t)-1, m->children[i].digest);
+	}
+	if (scan->opts->need_dates && m->config.digest[0])
+		submit_config(scan, repo, m->config.digest);
+	return 0;
+}
+
+static void on_manifest(struct rs_reg_result *res, void *ud)
+{
+	struct manifest_job *job = ud;
+	struct scan *scan = job->scan;
+	struct rs_repo *repo = job->repo;
+	char actual[RS_DIGEST_MAX];
+	const char *what;
+	int rc = res->rc;
+
+	if (scan->fatal)
+		goto done;
+	what = job->digest[0] ? job->digest : repo->tags[job->tag_index].name;
+	if (rc == 0 && rs_digest_sha256(actual, res->body->ptr ? res->body->ptr : "",
+					res->body->len) < 0)
+		rc = RS_ERROR;
+	if (rc == 0 && res->digest && strcmp(res->digest, actual) != 0)
+		rc = rs_error_set(RS_EPROTO, "the body does not match Docker-Content-Digest %.80s",
+				  res->digest);
+	if (rc == 0 && job->digest[0] && strcmp(job->digest, actual) != 0)
+		rc = rs_error_set(RS_EPROTO, "the body's digest is %s", actual);
+	if (rc == 0)
+		rc = take_manifest(scan, repo, actual, res);
+	if (rc < 0) {
+		rs_error_prefix("reading manifest '%s:%s': ", repo->name, what);
+		if (rc == RS_EAUTH)
+			fail_fatal(scan, rc);
+		else
+			fail(scan, repo, rc);
+		goto done;
+	}
+	if (!job->digest[0])
+		rs_strlcpy(repo->tags[job->tag_index].digest, actual, RS_DIGEST_MAX);
+	if ((scan->progress.manifests & 255) == 0)
+		report(scan, "manifests");
+done:
+	free(job);
+}
+
+static void submit_manifest(struct scan *scan, struct rs_repo *repo, size_t tag_index,
+			    const char *ref)
+{
+	struct rs_reg_call call = RS_REG_CALL_INIT;
+	struct manifest_job *job = calloc(1, sizeof(*job));
+	char scope[512], path[1024];
+	int rc;
+
+	if (!job) {
+		fail_fatal(scan, rs_error_set(RS_ERROR, "out of memory"));
+		return;
+	}
+	job->scan = scan;
+	job->repo = repo;
+	job->tag_index = tag_index;
+	if (tag_index == (size_t)-1)
+		rs_strlcpy(job->digest, ref, sizeof(job->digest));
+	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo->name, ref);
+	call.path = path;
+	call.accept = RS_MANIFEST_ACCEPT;
+	call.scope = rs_registry_scope(scope, sizeof(scope), repo->name, "pull");
+	call.max_body = MANIFEST_MAX_BODY;
+	rc = rs_registry_submit(scan->reg, &call, on_manifest, job);
+	if (rc < 0) {
+		free(job);
+		fail(scan, repo, rc);
+	}
+}
+
+/* Dates: configs fill image manifests; an index is as new as its newest
+ * child, and unknown if any child's date is unknown. */
+static void assign_dates(struct scan *scan)
+{
+	for (size_t r = 0; r < scan->inv->nrepos; r++) {
+		struct rs_repo *repo = scan->inv->repos[r];
+
+		for (size_t i = 0; i < repo->nmanifests; i++) {
+			struct rs_manifest *m = repo->manifests[i];
+			struct config_entry *e;
+
+			if (!m->config.digest[0])
+				continue;
+			e = rs_map_get(&scan->configs, m->config.digest);
+			if (e && e->state == 1) {
+				m->created = e->created;
+				m->flags |= RS_MF_CONFIG_READ;
+			}
+		}
+		for (size_t i = 0; i < repo->nmanifests; i++) {
+			struct rs_manifest *m = repo->manifests[i];
+			int64_t newest = RS_TIME_UNKNOWN;
+			int unknown = m->nchildren == 0;
+
+			if (!rs_media_type_is_index(m->type))
+				continue;
+			for (size_t c = 0; c < m->nchildren; c++) {
+				struct rs_manifest *child = rs_repo_find_manifest(repo, m->children[c].digest);
+
+				if (!child || child->created == RS_TIME_UNKNOWN || child == m) {
+					unknown = 1;
+					break;
+				}
+				if (child->created > newest)
+					newest = child->created;
+			}
+			m->created = unknown ? RS_TIME_UNKNOWN : newest;
+		}
+	}
+}
+
+static void scan_release(struct scan *scan)
+{
+	size_t pos = 0;
+	void *value;
+
+	while (rs_map_next(&scan->configs, &pos, NULL, &value))
+		free(value);
+	rs_map_release(&scan->configs);
+	rs_map_release(&scan->pending);
+	rs_map_release(&scan->pages);
+}
+
+static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
+{
+	if (rc == 0 && scan->opts->need_dates)
+		assign_dates(scan);
+	report(scan, "done");
+	scan_release(scan);
+	if (rc == RS_ECANCELLED && !scan->fatal) {
+		rs_inventory_free(scan->inv);
+		return rs_error_set(RS_ECANCELLED, "scan interrupted");
+	}
+	if (scan->fatal) {
+		rs_inventory_free(scan->inv);
+		return rs_error_set(scan->first_rc, "%s", scan->first_message);
+	}
+	if (rc < 0) {
+		rs_inventory_free(scan->inv);
+		return rc;
+	}
+	rs_inventory_sort(scan->inv);
+	*out = scan->inv;
+	if (scan->first_rc) {
+		rs_error_set(RS_EPARTIAL, "%s", scan->first_message);
+		return RS_EPARTIAL;
+	}
+	return 0;
+}
+
+int rs_scan(struct rs_inventory **out, struct rs_registry *reg, const struct rs_scan_options *opts)
+{
+	struct scan scan;
+	int rc;
+
+	*out = NULL;
+	memset(&scan, 0, sizeof(scan));
+	scan.reg = reg;
+	scan.opts = opts;
+	rc = rs_registry_ping(reg);
+	if (rc < 0)
+		return rc;
+	rc = rs_inventory_new(&scan.inv, rs_registry_url(reg));
+	if (rc < 0)
+		return rc;
+	submit_catalog(&scan, NULL);
+	rc = rs_http_run(rs_registry_http(reg));
+	return scan_finish(&scan, rc, out);
+}
+
+int rs_scan_repo(struct rs_inventory **out, struct rs_registry *reg, const char *name)
+{
+	struct rs_scan_options opts = RS_SCAN_OPTIONS_INIT;
+	struct rs_repo *repo;
+	struct scan scan;
+	int rc;
+
+	*out = NULL;
+	memset(&scan, 0, sizeof(scan));
+	scan.reg = reg;
+	scan.opts = &opts;
+	rc = rs_inventory_new(&scan.inv, rs_registry_url(reg));
+	if (rc < 0)
+		return rc;
+	rc = rs_inventory_add_repo(&repo, scan.inv, name);
+	if (rc < 0) {
+		rs_inventory_free(scan.inv);
+		return rc;
+	}
+	submit_tags(&scan, repo, NULL);
+	rc = rs_http_run(rs_registry_http(reg));
+	return scan_finish(&scan, rc, out);
+}

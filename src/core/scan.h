@@ -1,0 +1,68 @@
+/* scan.h: enumerate a registry into an inventory, concurrently.
+ *
+ * The scan is a pipeline on one event loop: catalog pages (following Link)
+ * feed tag-list requests per repository (following Link), which feed one
+ * manifest GET per tag (all four media types accepted, the body's SHA-256
+ * checked against Docker-Content-Digest), which feed GETs of index children
+ * by digest and, when dates are needed, of config blobs (each distinct
+ * config once across the registry). Every distinct manifest body is read
+ * once per repository.
+ *
+ * A failed read never aborts the whole scan: it marks the repository
+ * `failed` (the planner then deletes nothing there) and the scan returns
+ * RS_EPARTIAL with the first error's message. Errors that make the whole
+ * registry unreadable (not a registry, bad credentials for the catalog)
+ * are returned as they are.
+ */
+#ifndef RS_SCAN_H
+#define RS_SCAN_H
+
+#include "inventory.h"
+#include "registry.h"
+
+#include <stdint.h>
+
+struct rs_cache;
+
+struct rs_scan_progress {
+	const char *stage;          /* "catalog", "tags", "manifests", "configs" */
+	uint64_t repos;
+	uint64_t tags;
+	uint64_t manifests;
+	uint64_t configs;
+	uint64_t requests;
+	uint64_t errors;
+};
+
+typedef void (*rs_scan_progress_fn)(const struct rs_scan_progress *p, void *userdata);
+
+struct rs_scan_options {
+	int need_dates;             /* read config blobs for `created` */
+	int shard_index;            /* 1-based K of --shard K/N; 0 = all */
+	int shard_count;            /* N */
+	/* Only repositories for which this returns non-zero are scanned
+	 * (NULL: all). */
+	int (*repo_filter)(const char *name, void *userdata);
+	void *filter_userdata;
+	struct rs_cache *cache;     /* content-addressed cache, may be NULL */
+	rs_scan_progress_fn progress;
+	void *progress_userdata;
+};
+
+#define RS_SCAN_OPTIONS_INIT { 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
+
+/* Parse "K/N" (1 <= K <= N). */
+int rs_shard_parse(int *index, int *count, const char *text);
+
+/* Does repository `name` belong to shard K of N? */
+int rs_shard_member(const char *name, int index, int count);
+
+/* Scan the registry. On success or RS_EPARTIAL, *out holds the inventory
+ * (the caller's); on any other error *out is NULL. */
+int rs_scan(struct rs_inventory **out, struct rs_registry *reg, const struct rs_scan_options *opts);
+
+/* Scan one repository's tags and manifests again (apply's re-check right
+ * before deleting). *out is the caller's. */
+int rs_scan_repo(struct rs_inventory **out, struct rs_registry *reg, const char *repo);
+
+#endif
