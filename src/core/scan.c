@@ -30,6 +30,7 @@ struct scan {
 	struct rs_map configs;     /* config digest -> struct config_entry * */
 	struct rs_map pages;       /* page URLs already requested (loop guard) */
 	int fatal;                 /* a registry-wide failure: stop */
+	int borrowed_inv;          /* the inventory is the caller's: never free it */
 	int first_rc;
 	char first_message[2048];
 	struct rs_scan_progress progress;
@@ -43,6 +44,8 @@ struct tags_job {
 struct manifest_job {
 	struct scan *scan;
 	struct rs_repo *repo;
+	int from_storage;          /* listed by the storage view */
+	int64_t stored_at;         /* when the storage says it was stored */
 	size_t tag_index;          /* (size_t)-1 when fetched by digest */
 	char digest[RS_DIGEST_MAX]; /* requested digest, "" for a tag */
 };
@@ -330,7 +333,7 @@ static int pending_key(char *out, size_t outsize, const struct rs_repo *repo, co
 
 /* A verified manifest body arrived for `repo`: record it and follow it. */
 static int take_manifest(struct scan *scan, struct rs_repo *repo, const char *digest,
-			 struct rs_reg_result *res)
+			 struct rs_reg_result *res, const struct manifest_job *job)
 {
 	struct rs_manifest *m = rs_repo_find_manifest(repo, digest);
 	int rc;
@@ -341,6 +344,10 @@ static int take_manifest(struct scan *scan, struct rs_repo *repo, const char *di
 	if (rc < 0)
 		return rc;
 	m->flags |= RS_MF_FETCHED;
+	if (job->from_storage && strcmp(job->digest, digest) == 0) {
+		m->flags |= RS_MF_FROM_STORAGE;
+		m->stored_at = job->stored_at;
+	}
 	rc = rs_repo_add_manifest(repo, m);
 	if (rc < 0)
 		return rc;
@@ -382,7 +389,7 @@ static void on_manifest(struct rs_reg_result *res, void *ud)
 	if (rc == 0 && job->digest[0] && strcmp(job->digest, actual) != 0)
 		rc = rs_error_set(RS_EPROTO, "the body's digest is %s", actual);
 	if (rc == 0)
-		rc = take_manifest(scan, repo, actual, res);
+		rc = take_manifest(scan, repo, actual, res, job);
 	if (rc < 0) {
 		rs_error_prefix("reading manifest '%s:%s': ", repo->name, what);
 		if (rc == RS_EAUTH)
@@ -399,8 +406,17 @@ done:
 	free(job);
 }
 
+static void submit_manifest_at(struct scan *scan, struct rs_repo *repo, size_t tag_index,
+			       const char *ref, int from_storage, int64_t stored_at);
+
 static void submit_manifest(struct scan *scan, struct rs_repo *repo, size_t tag_index,
 			    const char *ref)
+{
+	submit_manifest_at(scan, repo, tag_index, ref, 0, RS_TIME_UNKNOWN);
+}
+
+static void submit_manifest_at(struct scan *scan, struct rs_repo *repo, size_t tag_index,
+			       const char *ref, int from_storage, int64_t stored_at)
 {
 	struct rs_reg_call call = RS_REG_CALL_INIT;
 	struct manifest_job *job = calloc(1, sizeof(*job));
@@ -414,6 +430,8 @@ static void submit_manifest(struct scan *scan, struct rs_repo *repo, size_t tag_
 	job->scan = scan;
 	job->repo = repo;
 	job->tag_index = tag_index;
+	job->from_storage = from_storage;
+	job->stored_at = stored_at;
 	if (tag_index == (size_t)-1)
 		rs_strlcpy(job->digest, ref, sizeof(job->digest));
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo->name, ref);
@@ -487,6 +505,18 @@ static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
 		assign_dates(scan);
 	report(scan, "done");
 	scan_release(scan);
+	if (scan->borrowed_inv && rc == 0 && !scan->fatal)
+		rs_inventory_sort(scan->inv);
+	if (scan->borrowed_inv) {
+		*out = scan->inv;
+		if ((scan->fatal || rc < 0) && scan->first_rc)
+			return rs_error_set(scan->first_rc, "%s", scan->first_message);
+		if (rc < 0)
+			return rc;
+		if (scan->first_rc)
+			return rs_error_set(RS_EPARTIAL, "%s", scan->first_message);
+		return 0;
+	}
 	if (rc == RS_ECANCELLED && !scan->fatal) {
 		rs_inventory_free(scan->inv);
 		return rs_error_set(RS_ECANCELLED, "scan interrupted");
@@ -550,4 +580,41 @@ int rs_scan_repo(struct rs_inventory **out, struct rs_registry *reg, const char 
 	submit_tags(&scan, repo, NULL);
 	rc = rs_http_run(rs_registry_http(reg));
 	return scan_finish(&scan, rc, out);
+}
+
+int rs_scan_add_stored(struct rs_inventory *inv, struct rs_registry *reg,
+		       const struct rs_stored_manifest *list, size_t count,
+		       const struct rs_scan_options *opts)
+{
+	struct scan scan;
+	struct rs_inventory *same;
+	int rc;
+
+	memset(&scan, 0, sizeof(scan));
+	scan.reg = reg;
+	scan.opts = opts;
+	scan.inv = inv;
+	for (size_t i = 0; i < count; i++) {
+		struct rs_repo *repo = rs_inventory_find_repo(inv, list[i].repo);
+		struct rs_manifest *m;
+		char key[600];
+
+		if (!repo)
+			continue;
+		m = rs_repo_find_manifest(repo, list[i].digest);
+		if (m) {
+			m->flags |= RS_MF_FROM_STORAGE;
+			m->stored_at = list[i].stored_at;
+			continue;
+		}
+		if (pending_key(key, sizeof(key), repo, list[i].digest) < 0 ||
+		    rs_map_get(&scan.pending, key))
+			continue;
+		rs_map_put(&scan.pending, key, (void *)1);
+		submit_manifest_at(&scan, repo, (size_t)-1, list[i].digest, 1, list[i].stored_at);
+	}
+	rc = rs_http_run(rs_registry_http(reg));
+	inv->from_storage = 1;
+	scan.borrowed_inv = 1;
+	return scan_finish(&scan, rc, &same);
 }

@@ -65,4 +65,22 @@ int rs_scan(struct rs_inventory **out, struct rs_registry *reg, const struct rs_
  * before deleting). *out is the caller's. */
 int rs_scan_repo(struct rs_inventory **out, struct rs_registry *reg, const char *repo);
 
+/* A manifest the storage lists (tagged or not), with when it was stored. */
+struct rs_stored_manifest {
+	const char *repo;
+	char digest[RS_DIGEST_MAX];
+	int64_t stored_at;          /* RS_TIME_UNKNOWN if not known */
+};
+
+/* Add what the storage lists to an inventory from rs_scan(): each manifest
+ * is marked RS_MF_FROM_STORAGE with its stored_at; one the scan did not see
+ * (untagged history) is read by digest through the API, verified and
+ * parsed, and its children followed. Repositories the scan did not list are
+ * ignored (another shard, or filtered out). Dates are read when `opts`
+ * asks. Returns 0, or RS_EPARTIAL when some reads failed (those
+ * repositories are marked failed). */
+int rs_scan_add_stored(struct rs_inventory *inv, struct rs_registry *reg,
+		       const struct rs_stored_manifest *list, size_t count,
+		       const struct rs_scan_options *opts);
+
 #endif
