@@ -14,6 +14,7 @@
 #include "registry.h"
 #include "settings.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit statuses: the promise to scripts and CI jobs. */
@@ -55,6 +56,17 @@ int cli_connect(struct cli_ctx *ctx);
 
 /* Write `len` bytes to stdout, or to `path` (mode 0600) when not NULL. */
 int cli_write_output(const char *path, const char *data, size_t len);
+
+struct rs_inventory;
+struct rs_scan_options;
+
+/* When SSH or a storage root is configured, read the registry's storage:
+ * merge every stored manifest (tagged or not, with its stored time) into
+ * `inv` through rs_scan_add_stored(), and set *blobs / *bytes to what the
+ * blob store holds on disk. Without such settings it does nothing and sets
+ * both to -1. Returns 0, RS_EPARTIAL (some reads failed), or an error. */
+int cli_storage_view(struct cli_ctx *ctx, struct rs_inventory *inv,
+		     const struct rs_scan_options *opts, int64_t *blobs, int64_t *bytes);
 
 /* The commands. */
 int cmd_stats(struct cli_ctx *ctx);

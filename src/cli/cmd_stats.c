@@ -15,6 +15,7 @@ int cmd_stats(struct cli_ctx *ctx)
 	struct rs_repo_stats *per_repo = NULL;
 	struct rs_stats stats;
 	struct rs_buf out = RS_BUF_INIT;
+	int64_t storage_blobs = -1, storage_bytes = -1;
 	int rc, scan_rc;
 
 	rc = cli_connect(ctx);
@@ -26,6 +27,13 @@ int cmd_stats(struct cli_ctx *ctx)
 	scan_rc = rs_scan(&inv, ctx->registry, &opts);
 	if (scan_rc < 0 && scan_rc != RS_EPARTIAL)
 		return scan_rc;
+	if (scan_rc == 0) {
+		scan_rc = cli_storage_view(ctx, inv, &opts, &storage_blobs, &storage_bytes);
+		if (scan_rc < 0 && scan_rc != RS_EPARTIAL) {
+			rc = scan_rc;
+			goto done;
+		}
+	}
 	if (scan_rc == RS_EPARTIAL) {
 		/* figures from a scan with failed reads would be wrong: say so and fail */
 		rc = rs_error_set(RS_ERROR, "the scan could not read everything: %s",
@@ -33,6 +41,8 @@ int cmd_stats(struct cli_ctx *ctx)
 		goto done;
 	}
 	rc = rs_stats_compute(&stats, inv);
+	stats.storage_blobs = storage_blobs;
+	stats.storage_bytes = storage_bytes;
 	if (rc == 0 && ctx->settings.per_repo)
 		rc = rs_stats_per_repo(&per_repo, inv);
 	if (rc < 0)
