@@ -18,6 +18,7 @@ int cmd_stats(struct cli_ctx *ctx)
 	int64_t storage_blobs = -1, storage_bytes = -1;
 	int rc, scan_rc;
 
+	opts.page_size = ctx->settings.page_size;
 	rc = cli_connect(ctx);
 	if (rc < 0)
 		return rc;

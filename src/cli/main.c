@@ -62,7 +62,7 @@ const struct cli_command cli_commands[] = {
 /* Settings that are global: they apply to every command that talks to a registry. */
 static const char *const global_opts[] = {
 	"registry", "username", "password_file", "password_stdin", "token_file", "cacert", "cert",
-	"key", "insecure", "jobs", "rate", "connect_timeout", "timeout", "retries", "config",
+	"key", "insecure", "jobs", "rate", "connect_timeout", "timeout", "retries", "page_size", "config",
 	"verbose", "quiet", "progress", NULL
 };
 

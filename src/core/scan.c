@@ -115,6 +115,13 @@ static int page_seen(struct scan *scan, const char *url)
 	return 0;
 }
 
+static int page_size(const struct scan *scan)
+{
+	int n = scan->opts->page_size;
+
+	return n > 0 && n <= PAGE_SIZE ? n : PAGE_SIZE;
+}
+
 static void submit_tags(struct scan *scan, struct rs_repo *repo, const char *url);
 static void submit_manifest(struct scan *scan, struct rs_repo *repo, size_t tag_index,
 			    const char *ref);
@@ -127,7 +134,7 @@ static void submit_catalog(struct scan *scan, const char *url)
 	char path[64];
 	int rc;
 
-	snprintf(path, sizeof(path), "/v2/_catalog?n=%d", PAGE_SIZE);
+	snprintf(path, sizeof(path), "/v2/_catalog?n=%d", page_size(scan));
 	call.path = url ? url : path;
 	call.accept = "Accept: application/json";
 	call.scope = "registry:catalog:*";
@@ -257,7 +264,7 @@ static void submit_tags(struct scan *scan, struct rs_repo *repo, const char *url
 	}
 	job->scan = scan;
 	job->repo = repo;
-	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo->name, PAGE_SIZE);
+	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo->name, page_size(scan));
 	call.path = url ? url : path;
 	call.accept = "Accept: application/json";
 	call.scope = rs_registry_scope(scope, sizeof(scope), repo->name, "pull");

@@ -38,6 +38,7 @@ typedef void (*rs_scan_progress_fn)(const struct rs_scan_progress *p, void *user
 
 struct rs_scan_options {
 	int need_dates;             /* read config blobs for `created` */
+	int page_size;              /* catalog and tag-list page size, 0 = 1000 */
 	int shard_index;            /* 1-based K of --shard K/N; 0 = all */
 	int shard_count;            /* N */
 	/* Only repositories for which this returns non-zero are scanned
@@ -49,7 +50,7 @@ struct rs_scan_options {
 	void *progress_userdata;
 };
 
-#define RS_SCAN_OPTIONS_INIT { 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
+#define RS_SCAN_OPTIONS_INIT { 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
 
 /* Parse "K/N" (1 <= K <= N). */
 int rs_shard_parse(int *index, int *count, const char *text);

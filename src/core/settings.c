@@ -39,6 +39,8 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "give up on a stalled transfer after DURATION (default 30s)"),
 	S(retries, "REGSWEEP_RETRIES", RS_SET_INT, 0, "N",
 	  "retry transient failures N times (default 4)"),
+	S(page_size, "REGSWEEP_PAGE_SIZE", RS_SET_INT, 0, "N",
+	  "entries per catalog and tag-list page, 1 to 1000 (default 1000)"),
 	S(verbose, "REGSWEEP_VERBOSE", RS_SET_INT, RS_SETF_NO_FILE, NULL, "more output (repeatable)"),
 	S(quiet, "REGSWEEP_QUIET", RS_SET_BOOL, 0, NULL, "print errors only"),
 	S(json, "REGSWEEP_JSON", RS_SET_BOOL, 0, NULL, "print JSON instead of text"),
@@ -113,6 +115,7 @@ int rs_settings_init(struct rs_settings *s)
 	s->connect_timeout = 10;
 	s->timeout = 30;
 	s->retries = 4;
+	s->page_size = 1000;
 	s->keep_last = -1;
 	s->keep_newer_than = -1;
 	s->untagged_grace = 24 * 3600;
@@ -172,6 +175,10 @@ static int parse_bool(int *out, const char *value)
 
 static int validate(const struct rs_setting_info *info, const char *value)
 {
+	if (strcmp(info->name, "page_size") == 0 &&
+	    (atoi(value) < 1 || atoi(value) > 1000))
+		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'page_size' (1 to 1000; "
+				    "distribution refuses more than 1000)", value);
 	if (strcmp(info->name, "untagged") == 0 && strcmp(value, "delete") != 0 &&
 	    strcmp(value, "keep") != 0)
 		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'untagged' (use delete or keep)",

@@ -53,6 +53,7 @@ struct rs_settings {
 	int64_t connect_timeout;
 	int64_t timeout;
 	int retries;
+	int page_size;
 	/* output */
 	int verbose;
 	int quiet;
