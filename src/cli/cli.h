@@ -10,6 +10,9 @@
 #define RS_CLI_H
 
 #include "auth.h"
+#include "cache.h"
+#include "inventory.h"
+#include "scan.h"
 #include "http.h"
 #include "registry.h"
 #include "settings.h"
@@ -36,6 +39,7 @@ struct cli_ctx {
 	struct rs_http *http;
 	struct rs_auth *auth;
 	struct rs_registry *registry;
+	struct rs_cache *cache;        /* by cli_scan_options, unless --no-cache */
 };
 
 struct cli_command {
@@ -54,11 +58,13 @@ int cli_exit_code(int rc);
 /* Create the transport, authenticator and registry from the settings. */
 int cli_connect(struct cli_ctx *ctx);
 
+/* Fill scan options from the settings: page size, shard, and the cache
+ * (opened into ctx->cache unless --no-cache). */
+int cli_scan_options(struct cli_ctx *ctx, struct rs_scan_options *opts);
+
 /* Write `len` bytes to stdout, or to `path` (mode 0600) when not NULL. */
 int cli_write_output(const char *path, const char *data, size_t len);
 
-struct rs_inventory;
-struct rs_scan_options;
 
 /* When SSH or a storage root is configured, read the registry's storage:
  * merge every stored manifest (tagged or not, with its stored time) into

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "error.h"
 #include "inventory.h"
+#include "log.h"
 #include "scan.h"
 #include "stats.h"
 
@@ -18,14 +19,14 @@ int cmd_stats(struct cli_ctx *ctx)
 	int64_t storage_blobs = -1, storage_bytes = -1;
 	int rc, scan_rc;
 
-	opts.page_size = ctx->settings.page_size;
 	rc = cli_connect(ctx);
+	if (rc == 0)
+		rc = cli_scan_options(ctx, &opts);
 	if (rc < 0)
 		return rc;
-	if (ctx->settings.shard && (rc = rs_shard_parse(&opts.shard_index, &opts.shard_count,
-							ctx->settings.shard)) < 0)
-		return rc;
 	scan_rc = rs_scan(&inv, ctx->registry, &opts);
+	rs_log(RS_LOG_VERBOSE, "scan: %llu requests",
+	       (unsigned long long)rs_http_request_count(ctx->http));
 	if (scan_rc < 0 && scan_rc != RS_EPARTIAL)
 		return scan_rc;
 	if (scan_rc == 0) {

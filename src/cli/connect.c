@@ -90,3 +90,24 @@ int cli_write_output(const char *path, const char *data, size_t len)
 		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
 	return 0;
 }
+
+int cli_scan_options(struct cli_ctx *ctx, struct rs_scan_options *opts)
+{
+	const struct rs_settings *s = &ctx->settings;
+	int rc;
+
+	opts->page_size = s->page_size;
+	if (s->shard) {
+		rc = rs_shard_parse(&opts->shard_index, &opts->shard_count, s->shard);
+		if (rc < 0)
+			return rs_error_prefix("--shard: ");
+	}
+	if (!s->no_cache && !ctx->cache) {
+		rc = rs_cache_open(&ctx->cache, s->cache_dir);
+		if (rc < 0)
+			return rs_error_prefix("cache: ");
+		rs_log(RS_LOG_VERBOSE, "cache: %s", rs_cache_dir(ctx->cache));
+	}
+	opts->cache = s->no_cache ? NULL : ctx->cache;
+	return 0;
+}

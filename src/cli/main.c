@@ -379,6 +379,7 @@ fail:
 			rc = cli_exit_code(rc);
 	}
 out:
+	rs_cache_free(ctx.cache);
 	rs_registry_free(ctx.registry);
 	rs_auth_free(ctx.auth);
 	rs_http_free(ctx.http);

@@ -19,7 +19,7 @@ struct rs_registry {
 
 struct pending_call {
 	struct rs_registry *reg;
-	char *method, *url, *accept, *scope, *content_type, *body;
+	char *method, *url, *accept, *extra_header, *scope, *content_type, *body;
 	size_t body_len, max_body;
 	int follow;
 	int auth_attempts;
@@ -97,6 +97,7 @@ static void pending_free(struct pending_call *pc)
 	free(pc->method);
 	free(pc->url);
 	free(pc->accept);
+	free(pc->extra_header);
 	free(pc->scope);
 	free(pc->content_type);
 	free(pc->body);
@@ -176,7 +177,7 @@ static void on_done(struct rs_http_req *req, struct rs_http_response *resp, int 
 		if (rc == 0)
 			rc = rs_error_set(RS_EAUTH, "%s %s: the registry keeps answering 401", pc->method,
 					  pc->url);
-	} else if (rc == 0 && (resp->status < 200 || resp->status > 299)) {
+	} else if (rc == 0 && (resp->status < 200 || resp->status > 299) && resp->status != 304) {
 		char what[512];
 
 		snprintf(what, sizeof(what), "%s %s", pc->method, pc->url);
@@ -209,6 +210,8 @@ static int send_call(struct pending_call *pc)
 	rs_http_req_follow(req, pc->follow);
 	if (pc->accept)
 		rc = rs_http_req_header(req, pc->accept);
+	if (rc == 0 && pc->extra_header)
+		rc = rs_http_req_header(req, pc->extra_header);
 	if (rc == 0)
 		rc = rs_auth_header(&auth_hdr, pc->reg->auth, pc->scope);
 	if (rc == 0 && auth_hdr)
@@ -252,6 +255,7 @@ int rs_registry_submit(struct rs_registry *reg, const struct rs_reg_call *call,
 	pc->url = rs_buf_detach(&url);
 	pc->method = rs_strdup(call->method);
 	pc->accept = rs_strdup(call->accept);
+	pc->extra_header = rs_strdup(call->extra_header);
 	pc->scope = rs_strdup(call->scope);
 	pc->content_type = rs_strdup(call->content_type);
 	if (call->body) {
@@ -265,6 +269,7 @@ int rs_registry_submit(struct rs_registry *reg, const struct rs_reg_call *call,
 	pc->done = done;
 	pc->userdata = userdata;
 	if (!pc->url || !pc->method || (call->accept && !pc->accept) ||
+	    (call->extra_header && !pc->extra_header) ||
 	    (call->scope && !pc->scope) || (call->content_type && !pc->content_type) ||
 	    (call->body && !pc->body)) {
 		pending_free(pc);

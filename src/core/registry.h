@@ -14,7 +14,7 @@
 
 struct rs_registry;
 
-/* What a call produced. `rc` is 0 for a 2xx answer; otherwise a negative
+/* What a call produced. `rc` is 0 for a 2xx or 304 answer; otherwise a negative
  * code with the message set (the status and body are still there). Valid
  * only during the callback; the body may be detached. */
 struct rs_reg_result {
@@ -33,6 +33,7 @@ struct rs_reg_call {
 	const char *method;        /* "GET", "HEAD", "DELETE", "PUT", "POST" */
 	const char *path;          /* "/v2/..." or an absolute URL on the same registry */
 	const char *accept;        /* full header line or NULL */
+	const char *extra_header;  /* one more header line ("If-None-Match: ...") or NULL */
 	const char *scope;         /* auth scope, NULL for none */
 	const char *content_type;  /* for a body */
 	const void *body;
@@ -41,7 +42,7 @@ struct rs_reg_call {
 	int follow;                /* follow redirects (blobs) */
 };
 
-#define RS_REG_CALL_INIT { "GET", NULL, NULL, NULL, NULL, NULL, 0, 0, 0 }
+#define RS_REG_CALL_INIT { "GET", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 }
 
 /* `url` is the registry's base URL ("https://host:port"; a bare host gets
  * https://); `http` and `auth` are borrowed and must outlive the registry. */

@@ -1,5 +1,6 @@
 /* scan.c: the catalog -> tags -> manifests -> configs pipeline. */
 #include "scan.h"
+#include "cache.h"
 #include "error.h"
 #include "log.h"
 #include "manifest.h"
@@ -34,6 +35,7 @@ struct scan {
 	int first_rc;
 	char first_message[2048];
 	struct rs_scan_progress progress;
+	char tag_map[1100];
 };
 
 struct tags_job {
@@ -48,6 +50,9 @@ struct manifest_job {
 	int64_t stored_at;         /* when the storage says it was stored */
 	size_t tag_index;          /* (size_t)-1 when fetched by digest */
 	char digest[RS_DIGEST_MAX]; /* requested digest, "" for a tag */
+	char known[RS_DIGEST_MAX]; /* the tag's digest last run, sent as If-None-Match */
+	char *cached;              /* that digest's body from the cache */
+	size_t cached_len;
 };
 
 struct config_job {
@@ -286,6 +291,8 @@ static void on_config(struct rs_reg_result *res, void *ud)
 		rc = rs_error_set(RS_EPROTO, "config blob %s does not match its digest", job->digest);
 	if (rc == 0)
 		rc = rs_config_parse_created(&job->entry->created, res->body->ptr, res->body->len);
+	if (rc == 0 && job->scan->opts->cache)
+		rs_cache_put(job->scan->opts->cache, job->digest, res->body->ptr, res->body->len);
 	if (rc < 0) {
 		/* an unreadable date is an unknown date: the policy keeps the image */
 		job->entry->state = -1;
@@ -310,6 +317,21 @@ static void submit_config(struct scan *scan, struct rs_repo *repo, const char *d
 	if (rs_map_get(&scan->configs, digest))
 		return;
 	entry = calloc(1, sizeof(*entry));
+	if (entry && scan->opts->cache) {
+		char *body = NULL;
+		size_t len = 0;
+
+		if (rs_cache_get(scan->opts->cache, digest, &body, &len) == 1 &&
+		    rs_config_parse_created(&entry->created, body, len) == 0 &&
+		    rs_map_put(&scan->configs, digest, entry) == 0) {
+			entry->state = 1;
+			scan->progress.configs++;
+			free(body);
+			return;
+		}
+		free(body);
+		entry->created = RS_TIME_UNKNOWN;
+	}
 	job = calloc(1, sizeof(*job));
 	if (!entry || !job || rs_map_put(&scan->configs, digest, entry) < 0) {
 		free(entry);
@@ -333,25 +355,38 @@ static void submit_config(struct scan *scan, struct rs_repo *repo, const char *d
 	}
 }
 
+/* The cache keeps one tag map per registry and shard, so that shards run
+ * one after another do not overwrite each other's maps. */
+static const char *tag_map_name(struct scan *scan)
+{
+	if (!scan->tag_map[0])
+		snprintf(scan->tag_map, sizeof(scan->tag_map), "%s#%d/%d", scan->inv->registry,
+			 scan->opts->shard_index, scan->opts->shard_count);
+	return scan->tag_map;
+}
+
 static int pending_key(char *out, size_t outsize, const struct rs_repo *repo, const char *digest)
 {
 	return snprintf(out, outsize, "%s@%s", repo->name, digest) >= (int)outsize ? -1 : 0;
 }
 
 /* A verified manifest body arrived for `repo`: record it and follow it. */
+static void fetch_child(struct scan *scan, struct rs_repo *repo, const char *digest);
+
 static int take_manifest(struct scan *scan, struct rs_repo *repo, const char *digest,
-			 struct rs_reg_result *res, const struct manifest_job *job)
+			 const char *body, size_t len, const char *content_type,
+			 const struct manifest_job *job)
 {
 	struct rs_manifest *m = rs_repo_find_manifest(repo, digest);
 	int rc;
 
 	if (m)
 		return 0;
-	rc = rs_manifest_parse(&m, digest, res->body->ptr, res->body->len, res->content_type);
+	rc = rs_manifest_parse(&m, digest, body ? body : "", len, content_type);
 	if (rc < 0)
 		return rc;
 	m->flags |= RS_MF_FETCHED;
-	if (job->from_storage && strcmp(job->digest, digest) == 0) {
+	if (job && job->from_storage && strcmp(job->digest, digest) == 0) {
 		m->flags |= RS_MF_FROM_STORAGE;
 		m->stored_at = job->stored_at;
 	}
@@ -359,20 +394,42 @@ static int take_manifest(struct scan *scan, struct rs_repo *repo, const char *di
 	if (rc < 0)
 		return rc;
 	scan->progress.manifests++;
+	if (scan->opts->cache && !(job && job->cached))
+		rs_cache_put(scan->opts->cache, digest, body, len);
 	for (size_t i = 0; i < m->nchildren; i++) {
-		char key[600];
-
 		if (strcmp(m->children[i].digest, m->digest) == 0)
 			continue;   /* an index naming itself: nothing more to read */
-		if (pending_key(key, sizeof(key), repo, m->children[i].digest) < 0 ||
-		    rs_map_get(&scan->pending, key))
-			continue;
-		rs_map_put(&scan->pending, key, (void *)1);
-		submit_manifest(scan, repo, (size_t)-1, m->children[i].digest);
+		fetch_child(scan, repo, m->children[i].digest);
 	}
 	if (scan->opts->need_dates && m->config.digest[0])
 		submit_config(scan, repo, m->config.digest);
 	return 0;
+}
+
+/* An index child: from the cache when it is there (no request), else GET
+ * it by digest, once per repository. */
+static void fetch_child(struct scan *scan, struct rs_repo *repo, const char *digest)
+{
+	char key[600], *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (pending_key(key, sizeof(key), repo, digest) < 0 || rs_map_get(&scan->pending, key) ||
+	    rs_repo_find_manifest(repo, digest))
+		return;
+	rs_map_put(&scan->pending, key, (void *)1);
+	if (scan->opts->cache && rs_cache_get(scan->opts->cache, digest, &body, &len) == 1) {
+		struct manifest_job job;
+
+		memset(&job, 0, sizeof(job));
+		job.cached = body;
+		rc = take_manifest(scan, repo, digest, body, len, NULL, &job);
+		free(body);
+		if (rc == 0)
+			return;
+		/* a cached body that does not parse is read again from the registry */
+	}
+	submit_manifest(scan, repo, (size_t)-1, digest);
 }
 
 static void on_manifest(struct rs_reg_result *res, void *ud)
@@ -387,6 +444,17 @@ static void on_manifest(struct rs_reg_result *res, void *ud)
 	if (scan->fatal)
 		goto done;
 	what = job->digest[0] ? job->digest : repo->tags[job->tag_index].name;
+	if (rc == 0 && res->status == 304) {
+		/* unchanged since the last run: the cached body, already verified */
+		if (!job->cached) {
+			rc = rs_error_set(RS_EPROTO, "the registry answered 304 to a request "
+					  "that was not conditional");
+		} else {
+			rs_strlcpy(actual, job->known, sizeof(actual));
+			rc = take_manifest(scan, repo, actual, job->cached, job->cached_len, NULL, job);
+		}
+		goto taken;
+	}
 	if (rc == 0 && rs_digest_sha256(actual, res->body->ptr ? res->body->ptr : "",
 					res->body->len) < 0)
 		rc = RS_ERROR;
@@ -395,8 +463,14 @@ static void on_manifest(struct rs_reg_result *res, void *ud)
 				  res->digest);
 	if (rc == 0 && job->digest[0] && strcmp(job->digest, actual) != 0)
 		rc = rs_error_set(RS_EPROTO, "the body's digest is %s", actual);
-	if (rc == 0)
-		rc = take_manifest(scan, repo, actual, res, job);
+	if (rc == 0) {
+		struct manifest_job fresh = *job;
+
+		fresh.cached = NULL;   /* the body came from the registry: cache it */
+		rc = take_manifest(scan, repo, actual, res->body->ptr, res->body->len,
+				   res->content_type, &fresh);
+	}
+taken:
 	if (rc < 0) {
 		rs_error_prefix("reading manifest '%s:%s': ", repo->name, what);
 		if (rc == RS_EAUTH)
@@ -410,6 +484,7 @@ static void on_manifest(struct rs_reg_result *res, void *ud)
 	if ((scan->progress.manifests & 255) == 0)
 		report(scan, "manifests");
 done:
+	free(job->cached);
 	free(job);
 }
 
@@ -427,7 +502,7 @@ static void submit_manifest_at(struct scan *scan, struct rs_repo *repo, size_t t
 {
 	struct rs_reg_call call = RS_REG_CALL_INIT;
 	struct manifest_job *job = calloc(1, sizeof(*job));
-	char scope[512], path[1024];
+	char scope[512], path[1024], inm[128];
 	int rc;
 
 	if (!job) {
@@ -442,12 +517,24 @@ static void submit_manifest_at(struct scan *scan, struct rs_repo *repo, size_t t
 	if (tag_index == (size_t)-1)
 		rs_strlcpy(job->digest, ref, sizeof(job->digest));
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo->name, ref);
+	if (tag_index != (size_t)-1 && scan->opts->cache) {
+		const char *known = rs_cache_tag_digest(scan->opts->cache, tag_map_name(scan),
+							repo->name, ref);
+
+		if (known && rs_cache_get(scan->opts->cache, known, &job->cached,
+					  &job->cached_len) == 1) {
+			rs_strlcpy(job->known, known, sizeof(job->known));
+			snprintf(inm, sizeof(inm), "If-None-Match: \"%s\"", known);
+			call.extra_header = inm;
+		}
+	}
 	call.path = path;
 	call.accept = RS_MANIFEST_ACCEPT;
 	call.scope = rs_registry_scope(scope, sizeof(scope), repo->name, "pull");
 	call.max_body = MANIFEST_MAX_BODY;
 	rc = rs_registry_submit(scan->reg, &call, on_manifest, job);
 	if (rc < 0) {
+		free(job->cached);
 		free(job);
 		fail(scan, repo, rc);
 	}
@@ -506,10 +593,31 @@ static void scan_release(struct scan *scan)
 	rs_map_release(&scan->pages);
 }
 
+/* Remember every resolved tag for the next run's conditional requests. */
+static void remember_tags(struct scan *scan)
+{
+	struct rs_cache *cache = scan->opts->cache;
+
+	if (!cache)
+		return;
+	for (size_t r = 0; r < scan->inv->nrepos; r++) {
+		struct rs_repo *repo = scan->inv->repos[r];
+
+		for (size_t t = 0; t < repo->ntags; t++)
+			if (repo->tags[t].digest[0])
+				rs_cache_set_tag(cache, tag_map_name(scan), repo->name,
+						 repo->tags[t].name, repo->tags[t].digest);
+	}
+	if (rs_cache_save_tags(cache, tag_map_name(scan)) < 0)
+		rs_log(RS_LOG_WARN, "warning: %s", rs_error_message());
+}
+
 static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
 {
 	if (rc == 0 && scan->opts->need_dates)
 		assign_dates(scan);
+	if (rc == 0 && !scan->fatal && !scan->borrowed_inv)
+		remember_tags(scan);
 	report(scan, "done");
 	scan_release(scan);
 	if (scan->borrowed_inv && rc == 0 && !scan->fatal)

@@ -103,6 +103,30 @@ like "$RUN_STDERR" '_catalog\?last=' "the catalog's Link header was followed"
 stats_json
 is "$RUN_STDOUT" "$(oracle)" "default page size gives the same figures"
 
+# --- the cache: warm runs ask "still this digest?", corrupt entries are refetched
+cache=$HARNESS_TMP/cache
+stats_json --cache-dir "$cache"
+cold=$RUN_STDOUT
+stats_json --cache-dir "$cache" -v
+is "$RUN_STDOUT" "$cold" "a warm run gives the same figures"
+like "$RUN_STDERR" 'manifests/t 304' "a warm run gets 304 Not Modified for unchanged tags"
+unlike "$RUN_STDERR" 'manifests/[a-z0-9]+ 200' "and reads no tag's manifest body again"
+find "$cache/blobs" -type f | head -1 >/dev/null
+n=0
+while read -r f; do
+	printf 'garbage' >"$f"
+	n=$((n + 1))
+done < <(find "$cache/blobs" -type f)
+ok $((n > 0 ? 0 : 1)) "the cache holds entries ($n)"
+stats_json --cache-dir "$cache" -v
+is "$RUN_STDOUT" "$cold" "corrupt cache entries are refetched, never trusted"
+like "$RUN_STDERR" 'corrupt' "and the corruption is reported at -v"
+stats_json --no-cache --cache-dir "$HARNESS_TMP/none"
+is "$RUN_STDOUT" "$cold" "--no-cache gives the same figures"
+ok $([[ ! -e $HARNESS_TMP/none ]] && echo 0 || echo 1) "--no-cache writes no cache"
+perm=$(find "$cache" -type f -printf '%m\n' | sort -u | tr '\n' ' ')
+is "$perm" "600 " "cache files are private (0600)"
+
 # --- errors that say what to fix --------------------------------------------
 run "$REGSWEEP" stats -r http://127.0.0.1:9 --retries 0
 is "$RUN_STATUS" 1 "an unreachable registry exits 1"

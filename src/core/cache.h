@@ -1,0 +1,60 @@
+/* cache.h: a persistent, content-addressed cache of manifests and configs.
+ *
+ * Entries are keyed by digest and verified by digest when read: a corrupt or
+ * truncated entry is dropped and reported as a miss, so it is refetched and
+ * never trusted. Alongside, the cache remembers each registry's last
+ * tag -> digest map, which lets a re-run ask "still this digest?" with
+ * If-None-Match and get a body-less 304 for every unchanged tag.
+ *
+ * Layout under the cache directory (created 0700, files 0600):
+ *   blobs/sha256/XX/HEX      the bytes, written atomically (temp + rename)
+ *   tags/HASH                "repo tag digest" lines, HASH from the registry URL
+ */
+#ifndef RS_CACHE_H
+#define RS_CACHE_H
+
+#include "digest.h"
+
+#include <stddef.h>
+
+struct rs_cache;
+
+/* Open (creating) the cache at `dir`; NULL `dir` means the default,
+ * $XDG_CACHE_HOME/regsweep or ~/.cache/regsweep. *out is the caller's. */
+int rs_cache_open(struct rs_cache **out, const char *dir);
+void rs_cache_free(struct rs_cache *cache);
+
+/* The directory in use. */
+const char *rs_cache_dir(const struct rs_cache *cache);
+
+/* Read the bytes stored for `digest` into *out (the caller's, NUL-terminated)
+ * if present and intact: returns 1 on a hit, 0 on a miss (a bad entry is
+ * deleted), negative on error. */
+int rs_cache_get(const struct rs_cache *cache, const char *digest, char **out, size_t *len);
+
+/* Store `data`, which must hash to `digest` (checked). */
+int rs_cache_put(const struct rs_cache *cache, const char *digest, const void *data, size_t len);
+
+/* The digest the tag had on the last run against `registry`, or NULL. The
+ * map is loaded on first use; the result lives as long as the cache. */
+const char *rs_cache_tag_digest(struct rs_cache *cache, const char *registry, const char *repo,
+				const char *tag);
+
+/* Record a tag's digest for the next run (kept in memory until
+ * rs_cache_save_tags). */
+int rs_cache_set_tag(struct rs_cache *cache, const char *registry, const char *repo,
+		     const char *tag, const char *digest);
+
+/* Write the recorded tag map for `registry` (replacing the old one). */
+int rs_cache_save_tags(struct rs_cache *cache, const char *registry);
+
+/* Counters for reports and benchmarks. */
+struct rs_cache_stats {
+	unsigned long hits;
+	unsigned long misses;
+	unsigned long corrupt;
+	unsigned long writes;
+};
+void rs_cache_stats(const struct rs_cache *cache, struct rs_cache_stats *out);
+
+#endif
