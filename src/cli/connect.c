@@ -1,5 +1,6 @@
 /* connect.c: building the transport, authenticator and registry from settings. */
 #include "cli.h"
+#include "credentials.h"
 #include "error.h"
 #include "log.h"
 
@@ -24,11 +25,54 @@ int cli_exit_code(int rc)
 	}
 }
 
+/* Which setting gave the password, for -v (never the password). */
+static const char *password_origin(const struct rs_settings *s)
+{
+	int index = rs_settings_lookup("password");
+
+	if (s->password_stdin)
+		return "--password-stdin";
+	if (s->password_file)
+		return "--password-file";
+	if (index >= 0 && s->sources[index] == RS_SRC_FILE)
+		return "the config file's password";
+	return "REGSWEEP_PASSWORD";
+}
+
+/* A file option must name a readable file: say so before any connection. */
+static int check_readable(const char *option, const char *path)
+{
+	if (path && access(path, R_OK) != 0)
+		return rs_error_set(RS_EUSAGE, "cannot read %s '%s': %s", option, path, strerror(errno));
+	return 0;
+}
+
+static int tls_options(struct rs_http_options *hopts, const struct rs_settings *s)
+{
+	int rc;
+
+	if (s->key && !s->cert)
+		return rs_error_set(RS_EUSAGE, "--key needs --cert (the client certificate for mutual TLS)");
+	if ((rc = check_readable("--cacert", s->cacert)) < 0 ||
+	    (rc = check_readable("--cert", s->cert)) < 0 || (rc = check_readable("--key", s->key)) < 0)
+		return rc;
+	hopts->cacert = s->cacert;
+	hopts->cert = s->cert;
+	hopts->key = s->key;
+	hopts->insecure = s->insecure;
+	if (s->insecure)
+		rs_log(RS_LOG_WARN, "warning: TLS certificate verification is off (--insecure): "
+		       "anyone between here and the registry can read and change the traffic");
+	return 0;
+}
+
 int cli_connect(struct cli_ctx *ctx)
 {
 	struct rs_settings *s = &ctx->settings;
 	struct rs_http_options hopts = RS_HTTP_OPTIONS_INIT;
 	struct rs_auth_options aopts = RS_AUTH_OPTIONS_INIT;
+	struct rs_credentials_options copts = RS_CREDENTIALS_OPTIONS_INIT;
+	struct rs_credentials *creds = NULL;
 	int rc;
 
 	if (ctx->registry)
@@ -40,31 +84,37 @@ int cli_connect(struct cli_ctx *ctx)
 	hopts.retries = s->retries;
 	hopts.connect_timeout_ms = (long)s->connect_timeout * 1000;
 	hopts.stall_timeout_ms = (long)s->timeout * 1000;
-	hopts.cacert = s->cacert;
-	hopts.cert = s->cert;
-	hopts.key = s->key;
-	hopts.insecure = s->insecure;
-	if (s->insecure)
-		rs_log(RS_LOG_WARN, "warning: TLS certificate verification is off (--insecure)");
+	rc = tls_options(&hopts, s);
+	if (rc < 0)
+		return rc;
+
+	copts.registry = s->registry;
+	copts.username = s->username;
+	copts.password = s->password;
+	copts.password_origin = password_origin(s);
+	copts.token = s->token;
+	copts.token_origin = s->token_file ? "--token-file" : "REGSWEEP_TOKEN";
+	rc = rs_credentials_resolve(&creds, &copts);
+	if (rc < 0)
+		return rc;
+	rs_log(RS_LOG_VERBOSE, "credentials: %s", creds->source);
+
 	rc = rs_http_new(&ctx->http, &hopts);
 	if (rc < 0)
-		return rc;
+		goto done;
 	aopts.registry = s->registry;
-	aopts.username = s->username;
-	aopts.password = s->password;
-	aopts.token = s->token;
+	aopts.username = creds->username;
+	aopts.password = creds->password;
+	aopts.token = creds->token;
+	aopts.identity_token = creds->identity_token;
+	aopts.source = creds->source;
 	aopts.insecure = s->insecure;
-	if (s->token)
-		aopts.source = s->token_file ? "--token-file" : "REGSWEEP_TOKEN";
-	else if (s->username)
-		aopts.source = s->password_stdin ? "user name and --password-stdin"
-			     : s->password_file ? "user name and --password-file"
-			     : "user name and REGSWEEP_PASSWORD";
 	rc = rs_auth_new(&ctx->auth, &aopts, ctx->http);
-	if (rc < 0)
-		return rc;
-	rs_log(RS_LOG_VERBOSE, "credentials: %s", rs_auth_source(ctx->auth));
-	return rs_registry_new(&ctx->registry, s->registry, ctx->http, ctx->auth);
+	if (rc == 0)
+		rc = rs_registry_new(&ctx->registry, s->registry, ctx->http, ctx->auth);
+done:
+	rs_credentials_free(creds);
+	return rc;
 }
 
 int cli_write_output(const char *path, const char *data, size_t len)

@@ -330,15 +330,32 @@ static const char *url_path(const char *url)
 	return p ? p : url;
 }
 
-/* Is this outcome worth another try, and after how long? */
+/* ", HTTP/2" when the transfer used it (for the -v line), else ", HTTP/1.1". */
+static const char *http_version(CURL *e)
+{
+	long version = 0;
+
+	curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+	switch (version) {
+	case CURL_HTTP_VERSION_3: return ", HTTP/3";
+	case CURL_HTTP_VERSION_2_0: return ", HTTP/2";
+	case CURL_HTTP_VERSION_1_0: return ", HTTP/1.0";
+	case CURL_HTTP_VERSION_1_1: return ", HTTP/1.1";
+	default: return ", no answer";
+	}
+}
+
+/* Is this outcome worth another try, and after how long? A server's
+ * Retry-After (seconds or an HTTP date, read by libcurl) replaces the
+ * backoff, capped like it. *server_asked is set when it did. */
 static int transient(struct rs_http *http, struct rs_http_req *req, CURLcode cc, long status,
-		     long *delay_ms)
+		     long *delay_ms, int *server_asked)
 {
 	long base = http->opts.backoff_base_ms, delay;
 	int shift = req->attempts - 1 < 10 ? req->attempts - 1 : 10;
-	const char *retry_after = NULL;
-	struct curl_header *h;
+	curl_off_t retry_after = 0;
 
+	*server_asked = 0;
 	if (!req->retryable || req->attempts > http->opts.retries)
 		return 0;
 	if (cc == CURLE_OK) {
@@ -350,23 +367,18 @@ static int transient(struct rs_http *http, struct rs_http_req *req, CURLcode cc,
 		   cc != CURLE_COULDNT_RESOLVE_HOST) {
 		return 0;
 	}
-	/* exponential backoff with full jitter */
+	/* exponential backoff with "equal jitter": half fixed, half random, so
+	 * that clients failing together do not come back together */
 	delay = base << shift;
 	if (delay > http->opts.backoff_max_ms)
 		delay = http->opts.backoff_max_ms;
 	delay = delay / 2 + (long)(rand_r(&http->rng) % (unsigned)(delay / 2 + 1));
 	if (cc == CURLE_OK &&
-	    curl_easy_header(req->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
-		retry_after = h->value;
-	if (retry_after) {
-		char *end;
-		long secs = strtol(retry_after, &end, 10);
-
-		if (end != retry_after && *end == '\0' && secs >= 0) {
-			delay = secs * 1000;
-			if (delay > http->opts.backoff_max_ms)
-				delay = http->opts.backoff_max_ms;
-		}
+	    curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+	    retry_after > 0) {
+		delay = retry_after > http->opts.backoff_max_ms / 1000 ? http->opts.backoff_max_ms
+								       : (long)retry_after * 1000;
+		*server_asked = 1;
 	}
 	*delay_ms = delay;
 	return 1;
@@ -443,18 +455,22 @@ static int attempt_done(struct rs_http *http, struct rs_http_req *req, CURLcode 
 {
 	long status = 0, delay = 0;
 	double secs = (double)(now_ms() - req->started_ms) / 1000.0;
-	int rc = 0;
+	int rc = 0, server_asked = 0;
 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_OK)
 		collect_headers(req);
-	rs_log(RS_LOG_VERBOSE, "%s %s %ld (%.0f ms)%s", req->method, url_path(req->url), status,
-	       secs * 1000, cc == CURLE_OK ? "" : " failed");
-	if (!http->cancelled && !rs_interrupted() && transient(http, req, cc, status, &delay)) {
+	rs_log(RS_LOG_VERBOSE, "%s %s %ld (%.0f ms%s)%s", req->method, url_path(req->url), status,
+	       secs * 1000, http_version(req->easy), cc == CURLE_OK ? "" : " failed");
+	if (!http->cancelled && !rs_interrupted() &&
+	    transient(http, req, cc, status, &delay, &server_asked)) {
 		rs_log(RS_LOG_VERBOSE, "%s %s: retrying in %ld ms (attempt %d)", req->method,
 		       url_path(req->url), delay, req->attempts + 1);
 		req->not_before_ms = now_ms() + delay;
-		if (status == 429 && http->pause_until_ms < req->not_before_ms)
+		/* "too many requests", or "unavailable, come back then": the whole
+		 * client waits, not just this request */
+		if ((status == 429 || (status == 503 && server_asked)) &&
+		    http->pause_until_ms < req->not_before_ms)
 			http->pause_until_ms = req->not_before_ms;
 		queue_push(http, req);
 		return 1;
@@ -605,6 +621,7 @@ int rs_http_perform(struct rs_http *http, struct rs_http_req *req, struct rs_htt
 	for (;;) {
 		CURLcode cc;
 		long delay = 0, status = 0;
+		int server_asked = 0;
 
 		if (rs_interrupted()) {
 			rc = rs_error_set(RS_ECANCELLED, "interrupted");
@@ -621,9 +638,11 @@ int rs_http_perform(struct rs_http *http, struct rs_http_req *req, struct rs_htt
 		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (cc == CURLE_OK)
 			collect_headers(req);
-		rs_log(RS_LOG_VERBOSE, "%s %s %ld%s", req->method, url_path(req->url), status,
-		       cc == CURLE_OK ? "" : " failed");
-		if (transient(http, req, cc, status, &delay)) {
+		rs_log(RS_LOG_VERBOSE, "%s %s %ld (%s)%s", req->method, url_path(req->url), status,
+		       http_version(req->easy) + 2, cc == CURLE_OK ? "" : " failed");
+		if (!rs_interrupted() && transient(http, req, cc, status, &delay, &server_asked)) {
+			rs_log(RS_LOG_VERBOSE, "%s %s: retrying in %ld ms (attempt %d)", req->method,
+			       url_path(req->url), delay, req->attempts + 1);
 			struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);

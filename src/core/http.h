@@ -7,11 +7,26 @@
  * walks catalog -> tags -> manifests as a pipeline.
  *
  * The transport knows nothing of registries: it bounds requests in flight
- * (`jobs`) and per second (`rate`), retries idempotent requests on 429, 502,
- * 503, 504 and connection failures with exponential backoff and jitter
- * (honouring Retry-After, which also slows the whole client down), caps
- * response bodies, and logs each request's method, path and status at
- * RS_LOG_VERBOSE. Request headers are never logged.
+ * (`jobs`) and per second (`rate`), retries idempotent requests (GET, HEAD)
+ * on 429, 502, 503, 504 and connection failures (refused, reset, timed out,
+ * nothing received) up to `retries` times with exponential backoff and
+ * jitter, honouring Retry-After (seconds or an HTTP date; a 429, or a 503
+ * with Retry-After, pauses the whole client, not just that request), caps
+ * response bodies, and logs each request's method, path, status, time and
+ * HTTP version at RS_LOG_VERBOSE. Request headers are never logged.
+ *
+ * DELETE, PUT, POST and PATCH are never resent unless the caller says so
+ * with rs_http_req_retryable(): a DELETE whose answer was lost may have
+ * happened. The caller decides: HEAD the manifest, and resend the DELETE
+ * only when it is still there.
+ *
+ * Transport security: certificates are verified unless `insecure`;
+ * `cacert` adds a private CA, `cert`/`key` present a client certificate;
+ * HTTP/2 is negotiated over TLS (ALPN) when the server offers it; redirects
+ * are followed only when asked for, and libcurl drops the Authorization
+ * header when one leads to another host, port or scheme. The standard
+ * proxy variables (http_proxy, https_proxy, no_proxy...) are honoured by
+ * libcurl.
  */
 #ifndef RS_HTTP_H
 #define RS_HTTP_H
