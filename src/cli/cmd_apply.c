@@ -1,9 +1,143 @@
-/* cmd_apply.c: `regsweep apply` (being built: refuses to run until it is). */
+/* cmd_apply.c: `regsweep apply [PLAN]`: carry out a plan file, or plan and
+ * apply now; --dry-run says what it would do. */
+#include "apply.h"
 #include "cli.h"
 #include "error.h"
+#include "log.h"
+#include "plan.h"
+#include "plan_cli.h"
+#include "planfile.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The policy settings a plan file makes meaningless. */
+static void warn_ignored_policy(const struct rs_settings *s)
+{
+	static const char *const names[] = {
+		"repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "untagged",
+		"untagged_grace"
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (s->sources[rs_settings_lookup(names[i])] == RS_SRC_CLI)
+			rs_log(RS_LOG_WARN, "warning: --%s is ignored: the plan file decides", names[i]);
+}
+
+static int format_tags(struct rs_buf *out, char *const *tags, size_t ntags)
+{
+	int rc = 0;
+
+	if (!ntags)
+		return rs_buf_puts(out, "(untagged)");
+	for (size_t t = 0; rc == 0 && t < ntags; t++)
+		rc = rs_buf_printf(out, "%s%s", t ? "," : "", tags[t]);
+	return rc;
+}
+
+static int format_result(struct rs_buf *out, const struct rs_apply_result *r)
+{
+	char shortd[RS_DIGEST_MAX];
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < r->nitems; i++) {
+		const struct rs_apply_item *it = &r->items[i];
+
+		rc = rs_buf_printf(out, "%-13s %s@%s ", rs_apply_outcome_name(it->outcome), it->repo,
+				   rs_digest_short(shortd, it->digest));
+		if (rc == 0)
+			rc = format_tags(out, it->tags, it->ntags);
+		if (rc == 0)
+			rc = rs_buf_printf(out, "  %s\n", it->detail ? it->detail
+						       : it->reason ? it->reason : "");
+	}
+	if (rc == 0 && r->dry_run)
+		rc = rs_buf_printf(out, "dry run: %zu would be deleted, %zu skipped, %zu not "
+				   "attempted; nothing was changed\n", r->would_delete, r->skipped,
+				   r->pending);
+	else if (rc == 0)
+		rc = rs_buf_printf(out, "apply: %zu deleted, %zu already gone, %zu skipped, %zu failed, "
+				   "%zu not attempted%s%s%s\n", r->deleted, r->gone, r->skipped,
+				   r->failed, r->pending, r->backup_dir ? "; backup in '" : "",
+				   r->backup_dir ? r->backup_dir : "", r->backup_dir ? "'" : "");
+	if (rc == 0 && !r->dry_run && r->deleted)
+		rc = rs_buf_puts(out, "the space comes back after garbage collection "
+				 "(regsweep gc, or registry garbage-collect)\n");
+	return rc;
+}
+
+static int write_outputs(struct cli_ctx *ctx, const struct rs_apply_result *res)
+{
+	struct rs_buf text = RS_BUF_INIT;
+	char *json = NULL;
+	int rc = 0;
+
+	if (ctx->settings.json || ctx->settings.report)
+		rc = rs_apply_result_json(&json, res);
+	if (rc == 0 && ctx->settings.report)
+		rc = rs_write_private_file(ctx->settings.report, json, strlen(json));
+	if (rc == 0 && ctx->settings.json)
+		rc = cli_write_output(NULL, json, strlen(json));
+	else if (rc == 0) {
+		rc = format_result(&text, res);
+		if (rc == 0)
+			rc = cli_write_output(NULL, rs_buf_cstr(&text), text.len);
+	}
+	free(json);
+	rs_buf_release(&text);
+	return rc;
+}
 
 int cmd_apply(struct cli_ctx *ctx)
 {
-	(void)ctx;
-	return rs_error_set(RS_EUSAGE, "'apply' is not available in this build yet");
+	struct rs_apply_options opts = RS_APPLY_OPTIONS_INIT;
+	struct rs_apply_result *res = NULL;
+	struct rs_plan *plan = NULL;
+	struct rs_buf totals = RS_BUF_INIT;
+	char message[4096] = "";
+	int rc, plan_rc = 0, out_rc;
+
+	if (ctx->argc > 1)
+		return rs_error_set(RS_EUSAGE, "'apply' takes at most one plan file (got '%s' too)",
+				    ctx->argv[1]);
+	if (ctx->argc == 1) {
+		warn_ignored_policy(&ctx->settings);
+		rc = rs_planfile_read(&plan, ctx->argv[0]);
+		if (rc == 0)
+			rc = cli_connect(ctx);
+		if (rc < 0)
+			goto out;
+	} else {
+		plan_rc = cli_plan_now(ctx, &plan);
+		if (plan_rc < 0 && plan_rc != RS_EPARTIAL) {
+			rc = plan_rc;
+			goto out;
+		}
+		if (plan_rc == RS_EPARTIAL)
+			rs_log(RS_LOG_WARN, "warning: %s", rs_error_message());
+		if (cli_plan_format_totals(&totals, plan) == 0)
+			rs_log(RS_LOG_INFO, "plan: %s", rs_buf_cstr(&totals));
+	}
+	opts.backup_dir = ctx->settings.backup_dir;
+	opts.dry_run = ctx->settings.dry_run;
+	opts.now = (int64_t)time(NULL);
+	rc = rs_apply(&res, ctx->registry, plan, &opts);
+	if (!res)
+		goto out;
+	rs_strlcpy(message, rs_error_message(), sizeof(message));
+	out_rc = write_outputs(ctx, res);
+	if (rc == 0 && out_rc < 0)
+		rc = out_rc;
+	else if (rc < 0)
+		rs_error_set(rc, "%s", message);
+	if (rc == 0 && plan_rc == RS_EPARTIAL)
+		rc = rs_error_set(RS_EPARTIAL, "done, but some repositories could not be read "
+				  "completely and were left alone");
+out:
+	rs_buf_release(&totals);
+	rs_apply_result_free(res);
+	rs_plan_free(plan);
+	return rc;
 }

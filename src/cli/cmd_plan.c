@@ -1,9 +1,201 @@
-/* cmd_plan.c: `regsweep plan` (being built: refuses to run until it is). */
+/* cmd_plan.c: `regsweep plan`: decide what would go and why; changes
+ * nothing. Also the planning and plan printing other commands share. */
 #include "cli.h"
+#include "configfile.h"
 #include "error.h"
+#include "inventory.h"
+#include "log.h"
+#include "plan.h"
+#include "plan_cli.h"
+#include "planfile.h"
+#include "policy.h"
+#include "scan.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
+{
+	struct rs_scan_options opts = RS_SCAN_OPTIONS_INIT;
+	struct rs_policy *policy = NULL;
+	struct rs_inventory *inv = NULL;
+	char partial[2048] = "";
+	int64_t blobs, bytes;
+	int rc;
+
+	*out = NULL;
+	rc = rs_policy_build(&policy, ctx->config, &ctx->settings);
+	if (rc == 0)
+		rc = cli_connect(ctx);
+	if (rc == 0 && ctx->settings.shard)
+		rc = rs_shard_parse(&opts.shard_index, &opts.shard_count, ctx->settings.shard);
+	if (rc < 0)
+		goto done;
+	opts.need_dates = rs_policy_needs_dates(policy);
+	rs_log(RS_LOG_INFO, "scanning %s%s", rs_registry_url(ctx->registry),
+	       opts.need_dates ? " (with image dates)" : "");
+	rc = rs_scan(&inv, ctx->registry, &opts);
+	if (rc == RS_EPARTIAL)
+		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+	else if (rc < 0)
+		goto done;
+	rc = cli_storage_view(ctx, inv, &opts, &blobs, &bytes);
+	if (rc == RS_EPARTIAL && !partial[0])
+		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+	else if (rc < 0 && rc != RS_EPARTIAL)
+		goto done;
+	rc = rs_plan_build(out, inv, policy, (int64_t)time(NULL));
+	if (rc == 0 && partial[0])
+		rc = rs_error_set(RS_EPARTIAL, "some repositories could not be read completely, so "
+				  "nothing is deleted in them (%s)", partial);
+done:
+	rs_inventory_free(inv);
+	rs_policy_free(policy);
+	return rc;
+}
+
+static int print_row(struct rs_buf *out, int width, const char *tag, const char *digest,
+		     int64_t created, enum rs_verdict verdict, const char *reason)
+{
+	char shortd[RS_DIGEST_MAX], date[64];
+
+	return rs_buf_printf(out, "  %-*s  %-19s  %-20s  %-6s  %s\n", width, tag,
+			     digest[0] ? rs_digest_short(shortd, digest) : "(unresolved)",
+			     rs_time_format(date, sizeof(date), created),
+			     verdict == RS_VERDICT_DELETE ? "delete" : "keep", reason ? reason : "");
+}
+
+/* Untagged manifests of a repository, by digest, kept and deleted. */
+static int cmp_manifest_ptr(const void *a, const void *b)
+{
+	const struct rs_plan_manifest *x = *(const struct rs_plan_manifest *const *)a;
+	const struct rs_plan_manifest *y = *(const struct rs_plan_manifest *const *)b;
+
+	return strcmp(x->digest, y->digest);
+}
+
+static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r)
+{
+	const struct rs_plan_manifest **untagged;
+	size_t nuntagged = 0, tags_deleted = 0;
+	int width = 3, rc;
+
+	untagged = calloc(r->ndeletions + r->nkept + 1, sizeof(*untagged));
+	if (!untagged)
+		return rs_error_set(RS_ERROR, "out of memory");
+	for (size_t i = 0; i < r->ndeletions; i++)
+		if (!r->deletions[i].ntags)
+			untagged[nuntagged++] = &r->deletions[i];
+	for (size_t i = 0; i < r->nkept; i++)
+		if (!r->kept[i].ntags)
+			untagged[nuntagged++] = &r->kept[i];
+	qsort(untagged, nuntagged, sizeof(*untagged), cmp_manifest_ptr);
+	for (size_t i = 0; i < r->ntags; i++) {
+		tags_deleted += r->tags[i].verdict == RS_VERDICT_DELETE;
+		if ((int)strlen(r->tags[i].name) > width)
+			width = (int)strlen(r->tags[i].name);
+	}
+	if (nuntagged && width < 10)
+		width = 10;
+	if (width > 24)
+		width = 24;   /* longer names (cosign tags) overflow their column */
+	rc = rs_buf_printf(out, "\n%s: %zu tag%s (%zu to delete), %zu manifest%s (%zu to delete)\n",
+			   r->name, r->ntags, r->ntags == 1 ? "" : "s", tags_deleted,
+			   r->ndeletions + r->nkept, r->ndeletions + r->nkept == 1 ? "" : "s",
+			   r->ndeletions);
+	if (rc == 0 && r->note)
+		rc = rs_buf_printf(out, "  note: %s\n", r->note);
+	if (rc == 0 && (r->ntags || nuntagged))
+		rc = rs_buf_printf(out, "  %-*s  %-19s  %-20s  %-6s  %s\n", width, "TAG", "DIGEST",
+				   "CREATED", "DECIDE", "REASON");
+	for (size_t i = 0; rc == 0 && i < r->ntags; i++)
+		rc = print_row(out, width, r->tags[i].name, r->tags[i].digest, r->tags[i].created,
+			       r->tags[i].verdict, r->tags[i].reason);
+	for (size_t i = 0; rc == 0 && i < nuntagged; i++)
+		rc = print_row(out, width, "(untagged)", untagged[i]->digest, untagged[i]->created,
+			       untagged[i]->verdict, untagged[i]->reason);
+	free(untagged);
+	return rc;
+}
+
+int cli_plan_format_totals(struct rs_buf *out, const struct rs_plan *plan)
+{
+	const struct rs_plan_totals *t = &plan->totals;
+	char size[64];
+	int rc;
+
+	rc = rs_buf_printf(out, "totals: %llu repositor%s", (unsigned long long)t->repositories,
+			   t->repositories == 1 ? "y" : "ies");
+	if (rc == 0 && t->incomplete)
+		rc = rs_buf_printf(out, " (%llu read incompletely: nothing deleted there)",
+				   (unsigned long long)t->incomplete);
+	if (rc == 0)
+		rc = rs_buf_printf(out, ", %llu tags (%llu to delete), %llu manifests (%llu to "
+				   "delete, %llu of them untagged)",
+				   (unsigned long long)t->tags, (unsigned long long)t->tags_deleted,
+				   (unsigned long long)t->manifests,
+				   (unsigned long long)t->manifests_deleted,
+				   (unsigned long long)t->untagged_deleted);
+	if (rc == 0 && t->reclaimable_bytes > 0)
+		rc = rs_buf_printf(out, "; up to %s of blobs freed by garbage collection",
+				   rs_size_format(size, sizeof(size), (uint64_t)t->reclaimable_bytes));
+	return rc;
+}
+
+int cli_plan_format_text(struct rs_buf *out, const struct rs_plan *plan)
+{
+	char when[64];
+	int rc;
+
+	rc = rs_buf_printf(out, "plan for %s at %s\npolicy: %s\n", plan->registry,
+			   rs_time_format(when, sizeof(when), plan->created),
+			   plan->policy ? plan->policy : "");
+	for (size_t r = 0; rc == 0 && r < plan->nrepos; r++)
+		rc = format_repo(out, &plan->repos[r]);
+	if (rc == 0)
+		rc = rs_buf_puts(out, "\n");
+	if (rc == 0)
+		rc = cli_plan_format_totals(out, plan);
+	if (rc == 0)
+		rc = rs_buf_puts(out, "\n");
+	return rc;
+}
 
 int cmd_plan(struct cli_ctx *ctx)
 {
-	(void)ctx;
-	return rs_error_set(RS_EUSAGE, "'plan' is not available in this build yet");
+	struct rs_plan *plan = NULL;
+	struct rs_buf text = RS_BUF_INIT;
+	char *json = NULL, message[2048] = "";
+	int rc, plan_rc;
+
+	if (ctx->argc > 0)
+		return rs_error_set(RS_EUSAGE, "'plan' takes no arguments (got '%s')", ctx->argv[0]);
+	plan_rc = cli_plan_now(ctx, &plan);
+	if (plan_rc < 0 && plan_rc != RS_EPARTIAL)
+		return plan_rc;
+	if (plan_rc == RS_EPARTIAL)
+		rs_strlcpy(message, rs_error_message(), sizeof(message));
+	rc = 0;
+	if (ctx->settings.json || ctx->settings.out)
+		rc = rs_planfile_format(&json, plan);
+	if (rc == 0 && ctx->settings.out) {
+		rc = rs_write_private_file(ctx->settings.out, json, strlen(json));
+		if (rc == 0)
+			rs_log(RS_LOG_INFO, "plan written to '%s'", ctx->settings.out);
+	}
+	if (rc == 0 && ctx->settings.json)
+		rc = cli_write_output(NULL, json, strlen(json));
+	else if (rc == 0) {
+		rc = cli_plan_format_text(&text, plan);
+		if (rc == 0)
+			rc = cli_write_output(NULL, rs_buf_cstr(&text), text.len);
+	}
+	if (rc == 0 && plan_rc == RS_EPARTIAL)
+		rc = rs_error_set(RS_EPARTIAL, "%s", message);
+	free(json);
+	rs_buf_release(&text);
+	rs_plan_free(plan);
+	return rc;
 }

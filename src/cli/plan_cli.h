@@ -1,0 +1,25 @@
+/* plan_cli.h: making a plan now and showing it, shared by the commands that
+ * plan (plan, apply without a plan file, run). Implemented in cmd_plan.c. */
+#ifndef RS_PLAN_CLI_H
+#define RS_PLAN_CLI_H
+
+#include "buf.h"
+#include "cli.h"
+#include "plan.h"
+
+/* Build the policy (config file rules or the command-line rule), connect,
+ * scan the registry (reading image dates when the policy needs them), add
+ * what the storage view lists when one is configured, and plan at the
+ * current time. *out is the caller's. Returns 0; RS_EPARTIAL with a plan
+ * when some repositories could not be read completely (nothing is deleted
+ * in them, and the message says so); or an error with *out NULL. */
+int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out);
+
+/* The plan for people: per repository each tag and untagged manifest with
+ * its short digest, date, decision and reason, then the totals. */
+int cli_plan_format_text(struct rs_buf *out, const struct rs_plan *plan);
+
+/* The totals line alone ("totals: ..."), without a newline. */
+int cli_plan_format_totals(struct rs_buf *out, const struct rs_plan *plan);
+
+#endif
