@@ -92,13 +92,21 @@ int rs_size_parse(uint64_t *out, const char *text)
 	char *end;
 	double value;
 	double mult = 1;
+	size_t span, dots = 0;
 
 	*out = 0;
-	if (!text || !*text || *text == '-')
+	if (!text || !*text)
 		return rs_error_set(RS_EUSAGE, "invalid size '%s'", text ? text : "");
+	/* plain decimals only: strtod would also take "nan", "inf", hex and
+	 * exponents, and NaN cannot be converted to an integer */
+	span = strspn(text, "0123456789.");
+	for (size_t i = 0; i < span; i++)
+		dots += text[i] == '.';
+	if (!span || dots > 1 || (span == 1 && dots == 1))
+		return rs_error_set(RS_EUSAGE, "invalid size '%s'", text);
 	errno = 0;
 	value = strtod(text, &end);
-	if (errno || end == text || value < 0)
+	if (errno || end != text + span || !isfinite(value) || value < 0)
 		return rs_error_set(RS_EUSAGE, "invalid size '%s'", text);
 	while (*end == ' ')
 		end++;
@@ -190,6 +198,14 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+static int days_in_month(int year, int mon)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return mon == 2 && leap ? 29 : days[mon - 1];
+}
+
 int rs_time_parse(int64_t *out, const char *text)
 {
 	const char *p = text;
@@ -205,7 +221,8 @@ int rs_time_parse(int64_t *out, const char *text)
 	if (parse_digits(&p, 2, &hour) || *p++ != ':' || parse_digits(&p, 2, &min) ||
 	    *p++ != ':' || parse_digits(&p, 2, &sec))
 		goto bad;
-	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+	if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) || hour > 23 ||
+	    min > 59 || sec > 60)
 		goto bad;
 	if (*p == '.') {
 		p++;
