@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024)
@@ -428,7 +429,25 @@ static void finish(struct rs_http_req *req, int rc, long status, double seconds)
 	rs_http_req_free(req);
 }
 
-static int describe_failure(struct rs_http_req *req, CURLcode cc)
+/* A TLS 1.3 server that wants a client certificate refuses it after the
+ * handshake: the client sees an alert, or the connection drop before any
+ * answer. Is that what this failure looks like? */
+static int looks_like_client_cert_refusal(const struct rs_http *http, struct rs_http_req *req,
+					  CURLcode cc, const char *why)
+{
+	curl_off_t handshake_us = 0;
+
+	if (http->opts.cert || strncasecmp(req->url, "https://", 8) != 0)
+		return 0;
+	if (strstr(why, "certificate required") || strstr(why, "alert bad certificate") ||
+	    strstr(why, "alert handshake failure"))
+		return 1;
+	return (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR) &&
+	       curl_easy_getinfo(req->easy, CURLINFO_APPCONNECT_TIME_T, &handshake_us) == CURLE_OK &&
+	       handshake_us > 0;
+}
+
+static int describe_failure(const struct rs_http *http, struct rs_http_req *req, CURLcode cc)
 {
 	const char *why = req->errbuf[0] ? req->errbuf : curl_easy_strerror(cc);
 
@@ -437,15 +456,23 @@ static int describe_failure(struct rs_http_req *req, CURLcode cc)
 		return rs_error_set(RS_EPROTO, "%s %s: response larger than %zu bytes", req->method,
 				    req->url, req->max_body);
 	case CURLE_OPERATION_TIMEDOUT:
-		return rs_error_set(RS_ETIMEOUT, "%s %s: %s", req->method, req->url, why);
+		return rs_error_set(RS_ETIMEOUT, "%s %s: timed out: %s (see --connect-timeout and "
+				    "--timeout)", req->method, req->url, why);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CONNECT_ERROR:
+		return rs_error_set(RS_ENET, "cannot reach %s: TLS failure: the server's certificate "
+				    "cannot be verified: %s (use --cacert FILE for a private CA)",
+				    req->url, why);
 	case CURLE_SSL_CERTPROBLEM:
-		return rs_error_set(RS_ENET,
-			"cannot reach %s: TLS failure: %s (use --cacert FILE for a private CA)",
-			req->url, why);
+		return rs_error_set(RS_ENET, "cannot reach %s: TLS failure: the client certificate or "
+				    "key cannot be used: %s (check --cert and --key)", req->url, why);
 	default:
+		if (looks_like_client_cert_refusal(http, req, cc, why))
+			return rs_error_set(RS_ENET, "cannot reach %s: TLS failure: %s (the registry may "
+					    "require a client certificate: use --cert FILE --key FILE)",
+					    req->url, why);
+		if (cc == CURLE_SSL_CONNECT_ERROR)
+			return rs_error_set(RS_ENET, "cannot reach %s: TLS failure: %s", req->url, why);
 		return rs_error_set(RS_ENET, "cannot reach %s: %s", req->url, why);
 	}
 }
@@ -476,7 +503,7 @@ static int attempt_done(struct rs_http *http, struct rs_http_req *req, CURLcode 
 		return 1;
 	}
 	if (cc != CURLE_OK)
-		rc = describe_failure(req, cc);
+		rc = describe_failure(http, req, cc);
 	finish(req, rc, cc == CURLE_OK ? status : 0, secs);
 	return 0;
 }
@@ -649,7 +676,7 @@ int rs_http_perform(struct rs_http *http, struct rs_http_req *req, struct rs_htt
 			continue;
 		}
 		if (cc != CURLE_OK) {
-			rc = describe_failure(req, cc);
+			rc = describe_failure(http, req, cc);
 			break;
 		}
 		resp->status = status;
