@@ -26,8 +26,8 @@
  * current step ends) to run the after step exactly once. The launcher only
  * relays DIR/log to the channel until the runner writes DIR/status, then
  * removes DIR and exits with the runner's status. If the connection drops,
- * only the launcher dies; the runner finishes on its own and DIR/log stays
- * for the record. (A host whose logind kills a session's processes on
+ * the launcher dies or, at its next relay that fails, leaves; the runner
+ * finishes on its own and DIR/log stays for the record. (A host whose logind kills a session's processes on
  * logout, KillUserProcesses=yes, defeats setsid: use a user with lingering
  * enabled there.)
  *

@@ -438,6 +438,31 @@ static int walk_blobs(struct walk *w, const char *blobs_path)
 	return rc;
 }
 
+static int count_any(const struct rs_fs_entry *e, void *userdata)
+{
+	(void)e;
+	(*(size_t *)userdata)++;
+	return 0;
+}
+
+/* A root without docker/registry/v2 is fine only while it is empty (a
+ * registry that never had a push); anything else is the wrong directory. */
+static int check_fresh_root(const struct rs_fs *fs, const char *root)
+{
+	size_t entries = 0;
+	int rc = fs->ops->list(fs->impl, root, count_any, &entries);
+
+	if (rc == 0 && entries == 0)
+		return 0;
+	if (rc == RS_ENOTFOUND)
+		return rs_error_set(RS_ENOTFOUND, "storage root '%s' does not exist (%s)", root,
+				    fs->ops->name);
+	if (rc < 0)
+		return rc;
+	return rs_error_set(RS_ENOTFOUND, "'%s' is not a registry's storage root: it has no "
+			    "'%s' directory (%s)", root, V2_PATH, fs->ops->name);
+}
+
 int rs_storage_read(struct rs_storage_view **out, const struct rs_fs *fs, const char *root,
 		    const struct rs_storage_options *opts)
 {
@@ -469,8 +494,12 @@ int rs_storage_read(struct rs_storage_view **out, const struct rs_fs *fs, const 
 	if (rc == 0)
 		rc = fs->ops->stat(fs->impl, rs_buf_cstr(&path), &e);
 	if (rc == RS_ENOTFOUND || (rc == 0 && e.type != RS_FS_DIR)) {
-		rc = rs_error_set(RS_ENOTFOUND, "'%s' is not a registry's storage root: it has no "
-				  "'%s' directory (%s)", root, V2_PATH, fs->ops->name);
+		rc = check_fresh_root(fs, root);
+		if (rc == 0) {
+			/* a registry that never had a push: nothing stored yet */
+			view->blobs = view->bytes = 0;
+			goto out;
+		}
 		goto fail;
 	}
 	if (rc == 0 && w.opts->list_manifests) {
@@ -485,6 +514,7 @@ int rs_storage_read(struct rs_storage_view **out, const struct rs_fs *fs, const 
 	}
 	if (rc < 0)
 		goto fail;
+out:
 	rs_buf_release(&path);
 	*out = view;
 	return 0;

@@ -83,10 +83,10 @@ struct rs_storage_view {
 };
 
 /* Walk the storage under `root` through `fs`. *out is the caller's (free
- * with rs_storage_view_free). A root without docker/registry/v2 is
- * RS_ENOTFOUND with a message; a storage that never had a push (no
- * repositories directory) is an empty view. Exceeding a bound is RS_ERROR
- * naming it. */
+ * with rs_storage_view_free). A missing root, or one that holds something
+ * but no docker/registry/v2, is RS_ENOTFOUND with a message; an empty root
+ * or one without repositories (a registry that never had a push) is an
+ * empty view. Exceeding a bound is RS_ERROR naming it. */
 int rs_storage_read(struct rs_storage_view **out, const struct rs_fs *fs, const char *root,
 		    const struct rs_storage_options *opts);
 

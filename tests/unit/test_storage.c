@@ -180,10 +180,23 @@ Test(storage, not_a_storage_root)
 	struct rs_storage_view *v = (struct rs_storage_view *)1;
 	struct rs_fs fs;
 
+	char missing[128];
+
 	rs_fs_local(&fs);
+	/* an empty root is a registry that never had a push */
+	cr_assert_eq(rs_storage_read(&v, &fs, root, NULL), 0);
+	cr_assert_eq(v->nrepos, 0);
+	cr_assert_eq(v->blobs, 0);
+	rs_storage_view_free(v);
+	v = (struct rs_storage_view *)1;
+
+	put("something-else.txt", "x", 0);
 	cr_assert_eq(rs_storage_read(&v, &fs, root, NULL), RS_ENOTFOUND);
 	cr_assert_null(v);
 	cr_assert(strstr(rs_error_message(), "is not a registry's storage root"));
+	snprintf(missing, sizeof(missing), "%s/absent", root);
+	cr_assert_eq(rs_storage_read(&v, &fs, missing, NULL), RS_ENOTFOUND);
+	cr_assert(strstr(rs_error_message(), "does not exist"), "%s", rs_error_message());
 	cr_assert_eq(rs_storage_read(&v, &fs, "", NULL), RS_EUSAGE);
 }
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# storage.sh: the storage view. Repeated pushes to one tag leave untagged
+# manifests that only the storage lists; `regsweep stats` with --ssh (SFTP)
+# or a local --storage-root counts them, and reports the blob store's real
+# count and bytes on disk. Checked against the storage oracle and find(1).
+set -uo pipefail
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/harness/lib.sh"
+harness_tmpdir
+require_regsweep
+
+json_field() {
+	/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], "absent"))' "$1" "$2"
+}
+
+# the figures without the storage ones, to compare with the oracle
+api_figures() {
+	/usr/bin/python3 -c 'import json,sys
+d = json.loads(sys.argv[1])
+print(json.dumps({k: d[k] for k in ("repositories", "tags", "manifests", "blobs", "bytes")},
+                 separators=(",", ":")))' "$1"
+}
+
+oracle() {
+	/usr/bin/python3 "$HARNESS_DIR/expected-stats.py" "$REG_ROOT" "$@"
+}
+
+disk_blobs() {
+	find "$REG_ROOT/docker/registry/v2/blobs" -name data -type f | wc -l
+}
+
+disk_bytes() {
+	find "$REG_ROOT/docker/registry/v2/blobs" -name data -type f -printf '%s\n' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+ssh_args() {
+	printf '%s\n' --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY" --ssh-known-hosts "$SSH_KNOWN_HOSTS"
+}
+
+sshd_start || bail_out "cannot start sshd"
+registry_start || bail_out "cannot start the registry"
+mapfile -t SSH_ARGS < <(ssh_args)
+
+# --- a registry that never had a push -------------------------------------
+run "$REGSWEEP" stats --json -r "$REG_URL" "${SSH_ARGS[@]}" --storage-root "$REG_ROOT"
+is "$RUN_STATUS" 0 "stats with the storage view works on an empty registry"
+is "$(json_field "$RUN_STDOUT" storage_blobs)" 0 "an empty registry has no blobs on disk"
+
+# --- the seed's experiment: many pushes to one tag ------------------------
+push_noise -q --repo noise --tag latest 6 >/dev/null
+push_noise -q --repo team/app/web --oci --tag v1 3 >/dev/null
+push_noise -q --repo multi --index --tag v1 2 >/dev/null
+
+run "$REGSWEEP" stats --json -r "$REG_URL"
+is "$(json_field "$RUN_STDOUT" manifests)" 5 \
+	"through the API only the tagged manifests (and the index's two children) are seen"
+is "$(json_field "$RUN_STDOUT" storage_blobs)" absent "no storage figures without a storage view"
+
+run "$REGSWEEP" stats --json -v -r "$REG_URL" "${SSH_ARGS[@]}" --storage-root "$REG_ROOT"
+is "$RUN_STATUS" 0 "stats with --ssh and --storage-root succeeds"
+diag "$(grep '^storage:' <<<"$RUN_STDERR")"
+is "$(api_figures "$RUN_STDOUT")" "$(oracle --all)" \
+	"with the storage view, every stored manifest counts (the oracle's --all figures)"
+is "$(json_field "$RUN_STDOUT" manifests)" 15 \
+	"5 + 2 untagged pushes and an untagged index with its two children are listed"
+is "$(json_field "$RUN_STDOUT" storage_blobs)" "$(disk_blobs)" "blobs on disk, as find counts them"
+is "$(json_field "$RUN_STDOUT" storage_bytes)" "$(disk_bytes)" "bytes on disk, as find sums them"
+like "$RUN_STDERR" "storage: '$REG_ROOT' on $SSH_USER@127.0.0.1:$SSH_PORT: 3 repositories, 15 manifest revisions \\(10 not reached through tags\\)" \
+	"the log says how many revisions no tag reaches"
+sftp_json=$RUN_STDOUT
+
+# --- where the storage is: from the registry's own config on the host -----
+run "$REGSWEEP" stats --json -r "$REG_URL" "${SSH_ARGS[@]}" --registry-config "$REG_CONFIG"
+is "$RUN_STATUS" 0 "the storage root can come from the registry's config file on the host"
+is "$RUN_STDOUT" "$sftp_json" "the same figures as with --storage-root"
+
+# --- the local filesystem, without SSH -------------------------------------
+run "$REGSWEEP" stats --json -r "$REG_URL" --storage-root "$REG_ROOT"
+is "$RUN_STATUS" 0 "a local --storage-root works without --ssh"
+is "$RUN_STDOUT" "$sftp_json" "the local walk agrees with the SFTP one"
+
+run "$REGSWEEP" stats -r "$REG_URL" --storage-root "$REG_ROOT"
+like "$RUN_STDOUT" $'Blobs on disk: [0-9]+\nOn disk: [0-9.]+ KiB' "the text summary shows the disk figures"
+
+# --- errors say what is wrong ----------------------------------------------
+run "$REGSWEEP" stats -r "$REG_URL" "${SSH_ARGS[@]}" --storage-root "$HARNESS_TMP"
+isnt "$RUN_STATUS" 0 "a directory that is not a storage root is refused"
+like "$RUN_STDERR" "is not a registry's storage root" "and the message says why"
+
+run "$REGSWEEP" stats -r "$REG_URL" "${SSH_ARGS[@]}" --registry-config "$HARNESS_TMP/nope.yml"
+is "$RUN_STATUS" 2 "a missing registry config file is a usage error"
+like "$RUN_STDERR" "nope.yml' does not exist on" "naming the file"
+
+printf 'storage:\n  s3: {bucket: b}\n' >"$HARNESS_TMP/s3.yml"
+run "$REGSWEEP" stats -r "$REG_URL" --registry-config "$HARNESS_TMP/s3.yml"
+is "$RUN_STATUS" 2 "a registry on another storage driver is refused"
+like "$RUN_STDERR" "uses the 's3' storage driver" "naming the driver"
+
+run "$REGSWEEP" stats -r "$REG_URL" --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY" \
+	--ssh-known-hosts "$SSH_KNOWN_HOSTS_WRONG" --storage-root "$REG_ROOT"
+isnt "$RUN_STATUS" 0 "the storage view refuses a host whose key changed"
+like "$RUN_STDERR" "has CHANGED" "loudly"
+
+tap_done
