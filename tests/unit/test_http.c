@@ -230,6 +230,46 @@ Test(transport, stalled_transfer_times_out)
 	rs_http_free(http);
 }
 
+Test(transport, connect_timeout_is_honoured)
+{
+	struct rs_http_options o = RS_HTTP_OPTIONS_INIT;
+	struct rs_http *http = NULL;
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), fill[4], attempts;
+	char url[64];
+	long status;
+	int64_t t0, ms;
+
+	/* a listener whose accept queue is full drops new SYNs: connecting hangs */
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	cr_assert_eq(listen(fd, 0), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&addr, sizeof(addr));
+	}
+	o.retries = 0;
+	o.connect_timeout_ms = 1000;
+	o.stall_timeout_ms = 30000;
+	cr_assert_eq(rs_http_new(&http, &o), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/", ntohs(addr.sin_port));
+	t0 = now_ms();
+	cr_assert_eq(perform(http, "GET", url, -1, &status, &attempts), RS_ETIMEOUT,
+		     "%s", rs_error_message());
+	ms = now_ms() - t0;
+	cr_assert(strstr(rs_error_message(), "onnect"), "%s", rs_error_message());
+	cr_assert_geq(ms, 900);
+	cr_assert_lt(ms, 10000, "the 1 s connect limit, not the 30 s stall limit");
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(fd);
+	rs_http_free(http);
+}
+
 #ifdef RS_TEST_MHD
 
 #define MAX_HITS 64
