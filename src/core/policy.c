@@ -480,7 +480,7 @@ int rs_cosign_tag(const char *tag, char *subject, size_t subject_size, const cha
 
 char *rs_policy_duration(char *out, size_t outsize, int64_t seconds)
 {
-	if (seconds >= 2 * 86400 && seconds % 86400 == 0)
+	if (seconds >= 3 * 86400 && seconds % 86400 == 0)
 		snprintf(out, outsize, "%lldd", (long long)(seconds / 86400));
 	else if (seconds >= 3600 && seconds % 3600 == 0)
 		snprintf(out, outsize, "%lldh", (long long)(seconds / 3600));

@@ -117,7 +117,7 @@ int rs_pattern_list_match(const struct rs_pattern_list *list, const char *text,
 int rs_cosign_tag(const char *tag, char *subject, size_t subject_size, const char **kind);
 
 /* A duration as people write it in a policy: "24h", "30d", "90m", "1h30m"
- * (days from two days up, else hours when whole). */
+ * (whole days from three days up, else whole hours, else exact). */
 char *rs_policy_duration(char *out, size_t outsize, int64_t seconds);
 
 /* A one-line summary: "rule 'ci' (repos app/web, tags v1,latest): keep_last 10;

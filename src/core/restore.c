@@ -225,11 +225,13 @@ static int restore_manifest(struct restore_run *run, size_t i)
 	if (rc < 0) {
 		item->outcome = RS_RESTORE_FAILED;
 		note(item, "%s", rs_error_message());
+		rc = 0;
 		goto out;
 	}
 	rc = exists(run, item->repo, "manifests", item->digest, NULL);
 	if (rc == 1) {
 		item->outcome = RS_RESTORE_PRESENT;
+		rc = 0;
 		goto out;
 	}
 	if (rc == 0)
@@ -289,8 +291,11 @@ static int restore_tags(struct restore_run *run, size_t i)
 		} else if (rc == 0 && run->opts->dry_run) {
 			item->tags_restored++;
 		} else if (rc == 0) {
-			if (!body && (rc = rs_backup_read(run->backup, e, &body, &len)) < 0)
+			if (!body && (rc = rs_backup_read(run->backup, e, &body, &len)) < 0) {
+				item->outcome = RS_RESTORE_FAILED;
+				note(item, "%s", rs_error_message());
 				break;
+			}
 			rc = put_manifest(run, item->repo, item->tags[t], e->media_type, body, len,
 					  item->digest);
 			if (rc == RS_ECANCELLED)
