@@ -25,18 +25,31 @@ int cli_exit_code(int rc)
 	}
 }
 
-/* Which setting gave the password, for -v (never the password). */
-static const char *password_origin(const struct rs_settings *s)
+/* How setting `name` was given, for -v: "--password-file",
+ * "REGSWEEP_PASSWORD", "the config file's password"... (never its value). */
+static const char *setting_origin(const struct rs_settings *s, const char *name, char *out,
+				  size_t outsize)
 {
-	int index = rs_settings_lookup("password");
+	int index = rs_settings_lookup(name);
+	const struct rs_setting_info *info;
 
-	if (s->password_stdin)
-		return "--password-stdin";
-	if (s->password_file)
-		return "--password-file";
-	if (index >= 0 && s->sources[index] == RS_SRC_FILE)
-		return "the config file's password";
-	return "REGSWEEP_PASSWORD";
+	if (index < 0)
+		return name;
+	info = &rs_setting_table[index];
+	switch (s->sources[index]) {
+	case RS_SRC_CLI:
+		snprintf(out, outsize, "--%s", info->name);
+		for (char *c = out; *c; c++)
+			*c = *c == '_' ? '-' : *c;
+		break;
+	case RS_SRC_FILE:
+		snprintf(out, outsize, "the config file's %s", info->name);
+		break;
+	default:
+		snprintf(out, outsize, "%s", info->env ? info->env : info->name);
+		break;
+	}
+	return out;
 }
 
 /* A file option must name a readable file: say so before any connection. */
@@ -73,6 +86,7 @@ int cli_connect(struct cli_ctx *ctx)
 	struct rs_auth_options aopts = RS_AUTH_OPTIONS_INIT;
 	struct rs_credentials_options copts = RS_CREDENTIALS_OPTIONS_INIT;
 	struct rs_credentials *creds = NULL;
+	char password_from[64], token_from[64];
 	int rc;
 
 	if (ctx->registry)
@@ -91,9 +105,12 @@ int cli_connect(struct cli_ctx *ctx)
 	copts.registry = s->registry;
 	copts.username = s->username;
 	copts.password = s->password;
-	copts.password_origin = password_origin(s);
+	copts.password_origin = s->password_stdin ? "--password-stdin"
+			      : setting_origin(s, s->password_file ? "password_file" : "password",
+					       password_from, sizeof(password_from));
 	copts.token = s->token;
-	copts.token_origin = s->token_file ? "--token-file" : "REGSWEEP_TOKEN";
+	copts.token_origin = setting_origin(s, s->token_file ? "token_file" : "token", token_from,
+					    sizeof(token_from));
 	rc = rs_credentials_resolve(&creds, &copts);
 	if (rc < 0)
 		return rc;
