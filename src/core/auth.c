@@ -47,6 +47,7 @@ struct rs_auth {
 	char *realm;                   /* from the last Bearer challenge */
 	char *service;
 	int fetch_ahead_failed;        /* a token fetched ahead failed: wait for 401s */
+	int warned_plain_realm;        /* the --insecure http realm warning was given */
 	struct rs_map tokens;          /* scope ("" for none) -> struct cached_token * */
 	struct declared_action *declared;
 	size_t ndeclared;
@@ -291,9 +292,10 @@ static int scope_list_build(struct scope_list *list, const struct rs_auth *auth,
 }
 
 /* May credentials go to this realm? */
-static int realm_check(const struct rs_auth *auth, const char *realm)
+static int realm_check(struct rs_auth *auth, const char *realm)
 {
-	int registry_https = auth->registry && strncasecmp(auth->registry, "https://", 8) == 0;
+	/* a registry given without a scheme is reached over https */
+	int registry_https = auth->registry && strncasecmp(auth->registry, "http://", 7) != 0;
 
 	if (strncasecmp(realm, "https://", 8) == 0)
 		return 0;
@@ -304,9 +306,11 @@ static int realm_check(const struct rs_auth *auth, const char *realm)
 		return rs_error_set(RS_EAUTH,
 			"refusing token realm '%s': an https registry must not send credentials "
 			"over plain http (use --insecure to allow)", realm);
-	if (registry_https)
+	if (registry_https && !auth->warned_plain_realm) {
 		rs_log(RS_LOG_WARN, "warning: asking the token realm '%s' over plain http (--insecure)",
 		       realm);
+		auth->warned_plain_realm = 1;
+	}
 	return 0;
 }
 

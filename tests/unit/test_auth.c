@@ -484,6 +484,12 @@ Test(auth, plain_http_realm_refused_for_an_https_registry)
 		     RS_EAUTH);
 	cr_assert(strstr(rs_error_message(), "not an http(s) URL"));
 	rs_auth_free(auth);
+	/* a registry named without a scheme is reached over https */
+	auth = new_auth(http, "r.example:5000", "u", "p", NULL);
+	cr_assert_eq(rs_auth_challenge(auth, "Bearer realm=\"http://127.0.0.1:9/token\"", NULL),
+		     RS_EAUTH);
+	cr_assert(strstr(rs_error_message(), "refusing token realm"));
+	rs_auth_free(auth);
 	rs_http_free(http);
 }
 
@@ -940,11 +946,33 @@ Test(bearer, token_server_failures)
 	bearer_teardown();
 }
 
+static char warnings[4096];
+
+static void capture_warnings(enum rs_log_level level, const char *line, void *ud)
+{
+	(void)ud;
+	if (level <= RS_LOG_WARN) {
+		strncat(warnings, line, sizeof(warnings) - strlen(warnings) - 2);
+		strcat(warnings, "\n");
+	}
+}
+
 Test(bearer, plain_http_realm_allowed_with_insecure)
 {
+	char *hdr;
+
+	warnings[0] = '\0';
+	rs_log_set_handler(capture_warnings, NULL);
 	bearer_setup("https://registry.test", "alice", "s3cret", NULL, 1);
 	cr_assert_eq(rs_auth_challenge(fx.auth, fx.challenge, NULL), 0, "%s", rs_error_message());
 	cr_assert_eq(fx.ts.requests, 1);
+	hdr = header_for("repository:a:pull");
+	free(hdr);
+	cr_assert_eq(fx.ts.requests, 2);
+	cr_assert(strstr(warnings, "over plain http (--insecure)"), "%s", warnings);
+	cr_assert_null(strstr(strstr(warnings, "plain http") + 1, "plain http"), "warned once: %s",
+		       warnings);
+	rs_log_set_handler(NULL, NULL);
 	bearer_teardown();
 	bearer_setup("https://registry.test", "alice", "s3cret", NULL, 0);
 	cr_assert_eq(rs_auth_challenge(fx.auth, fx.challenge, NULL), RS_EAUTH);
