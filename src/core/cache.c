@@ -19,8 +19,9 @@
 struct rs_cache {
 	char *dir;
 	char *tags_registry;          /* registry whose old map is loaded */
-	struct rs_map old_tags;       /* "repo\ttag" -> digest (malloc'd) */
-	struct rs_map new_tags;       /* same, this run */
+	/* "repo\ttag" -> digest; one allocation per entry holds the key and,
+	 * after its NUL, the digest: the map borrows the key from it */
+	struct rs_map old_tags;
 	struct rs_cache_stats stats;
 };
 
@@ -75,26 +76,27 @@ int rs_cache_open(struct rs_cache **out, const char *dir)
 		return rs_error_set(RS_ERROR, "out of memory");
 	}
 	cache->dir = rs_buf_detach(&path);
+	cache->old_tags.borrow_keys = 1;
 	*out = cache;
 	return 0;
 }
 
-static void free_values(struct rs_map *map)
+static void free_tags(struct rs_map *map)
 {
 	size_t pos = 0;
-	void *value;
+	const char *key;
 
-	while (rs_map_next(map, &pos, NULL, &value))
-		free(value);
+	while (rs_map_next(map, &pos, &key, NULL))
+		free((char *)key);
 	rs_map_release(map);
+	map->borrow_keys = 1;
 }
 
 void rs_cache_free(struct rs_cache *cache)
 {
 	if (!cache)
 		return;
-	free_values(&cache->old_tags);
-	free_values(&cache->new_tags);
+	free_tags(&cache->old_tags);
 	free(cache->tags_registry);
 	free(cache->dir);
 	free(cache);
@@ -207,7 +209,7 @@ static int load_tags(struct rs_cache *cache, const char *registry)
 
 	if (cache->tags_registry && strcmp(cache->tags_registry, registry) == 0)
 		return 0;
-	free_values(&cache->old_tags);
+	free_tags(&cache->old_tags);
 	free(cache->tags_registry);
 	cache->tags_registry = strdup(registry);
 	if (!cache->tags_registry)
@@ -217,16 +219,22 @@ static int load_tags(struct rs_cache *cache, const char *registry)
 	if (!fp)
 		return 0;
 	while (fgets(line, sizeof(line), fp)) {
-		char repo[512], tag[256], digest[RS_DIGEST_MAX + 8], key[800];
-		char *copy;
+		char repo[512], tag[256], digest[RS_DIGEST_MAX + 8];
+		size_t klen;
+		char *entry;
 
 		if (sscanf(line, "%511s %255s %79s", repo, tag, digest) != 3 || !rs_digest_valid(digest))
 			continue;
-		snprintf(key, sizeof(key), "%s\t%s", repo, tag);
-		copy = strdup(digest);
-		if (!copy || rs_map_put(&cache->old_tags, key, copy) < 0) {
-			free(copy);
+		klen = strlen(repo) + 1 + strlen(tag);
+		entry = malloc(klen + 1 + strlen(digest) + 1);
+		if (!entry)
 			break;
+		sprintf(entry, "%s\t%s", repo, tag);
+		strcpy(entry + klen + 1, digest);
+		if (rs_map_get(&cache->old_tags, entry) || rs_map_put(&cache->old_tags, entry,
+								      entry + klen + 1) < 0) {
+			free(entry);
+			continue;
 		}
 	}
 	fclose(fp);
@@ -244,35 +252,17 @@ const char *rs_cache_tag_digest(struct rs_cache *cache, const char *registry, co
 	return rs_map_get(&cache->old_tags, key);
 }
 
-int rs_cache_set_tag(struct rs_cache *cache, const char *registry, const char *repo,
-		     const char *tag, const char *digest)
-{
-	char key[800];
-	char *copy, *old;
-
-	(void)registry;
-	snprintf(key, sizeof(key), "%s\t%s", repo, tag);
-	copy = strdup(digest);
-	if (!copy)
-		return rs_error_set(RS_ERROR, "out of memory");
-	old = rs_map_get(&cache->new_tags, key);
-	if (rs_map_put(&cache->new_tags, key, copy) < 0) {
-		free(copy);
-		return RS_ERROR;
-	}
-	free(old);
-	return 0;
-}
-
-int rs_cache_save_tags(struct rs_cache *cache, const char *registry)
+int rs_cache_save_tags(struct rs_cache *cache, const char *registry, rs_cache_tag_iter next,
+		       void *userdata)
 {
 	char path[4096], tmp[4200], dir[4096];
-	size_t pos = 0;
-	const char *key;
-	void *value;
+	const char *repo, *tag, *digest;
 	FILE *fp;
 	int fd, rc;
 
+	free_tags(&cache->old_tags);
+	free(cache->tags_registry);
+	cache->tags_registry = NULL;
 	snprintf(dir, sizeof(dir), "%s/tags", cache->dir);
 	rc = mkdir_p(dir);
 	if (rc < 0)
@@ -285,11 +275,8 @@ int rs_cache_save_tags(struct rs_cache *cache, const char *registry)
 			close(fd);
 		return rs_error_set(RS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
 	}
-	while (rs_map_next(&cache->new_tags, &pos, &key, &value)) {
-		const char *tab = strchr(key, '\t');
-
-		fprintf(fp, "%.*s %s %s\n", (int)(tab - key), key, tab + 1, (const char *)value);
-	}
+	while (next(userdata, &repo, &tag, &digest))
+		fprintf(fp, "%s %s %s\n", repo, tag, digest);
 	if (fclose(fp) != 0 || rename(tmp, path) < 0) {
 		unlink(tmp);
 		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));

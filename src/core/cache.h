@@ -40,13 +40,15 @@ int rs_cache_put(const struct rs_cache *cache, const char *digest, const void *d
 const char *rs_cache_tag_digest(struct rs_cache *cache, const char *registry, const char *repo,
 				const char *tag);
 
-/* Record a tag's digest for the next run (kept in memory until
- * rs_cache_save_tags). */
-int rs_cache_set_tag(struct rs_cache *cache, const char *registry, const char *repo,
-		     const char *tag, const char *digest);
+/* Yields the next tag to record: returns 1 and sets the three strings, or 0
+ * at the end. */
+typedef int (*rs_cache_tag_iter)(void *userdata, const char **repo, const char **tag,
+				 const char **digest);
 
-/* Write the recorded tag map for `registry` (replacing the old one). */
-int rs_cache_save_tags(struct rs_cache *cache, const char *registry);
+/* Replace the tag map of `registry` with the tags `next` yields, and forget
+ * the old map held in memory. */
+int rs_cache_save_tags(struct rs_cache *cache, const char *registry, rs_cache_tag_iter next,
+		       void *userdata);
 
 /* Counters for reports and benchmarks. */
 struct rs_cache_stats {

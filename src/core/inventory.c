@@ -125,6 +125,8 @@ int rs_inventory_add_repo(struct rs_repo **out, struct rs_inventory *inv, const 
 	if (rc < 0)
 		return rc;
 	repo = calloc(1, sizeof(*repo));
+	if (repo)
+		repo->by_digest.borrow_keys = 1;   /* keys are the manifests' own digests */
 	if (!repo || !(repo->name = strdup(name))) {
 		free(repo);
 		return rs_error_set(RS_ERROR, "out of memory");

@@ -73,7 +73,7 @@ int rs_map_put(struct rs_map *map, const char *key, void *value)
 		map->slots[i].value = value;
 		return 0;
 	}
-	copy = strdup(key);
+	copy = map->borrow_keys ? (char *)key : strdup(key);
 	if (!copy)
 		return rs_error_set(RS_ERROR, "out of memory");
 	map->slots[i].key = copy;
@@ -94,7 +94,8 @@ void *rs_map_remove(struct rs_map *map, const char *key)
 	if (!found)
 		return NULL;
 	value = map->slots[i].value;
-	free(map->slots[i].key);
+	if (!map->borrow_keys)
+		free(map->slots[i].key);
 	map->slots[i].key = NULL;
 	map->len--;
 	mask = map->cap - 1;
@@ -134,8 +135,9 @@ int rs_map_next(const struct rs_map *map, size_t *pos, const char **key, void **
 
 void rs_map_release(struct rs_map *map)
 {
-	for (size_t i = 0; i < map->cap; i++)
-		free(map->slots[i].key);
+	if (!map->borrow_keys)
+		for (size_t i = 0; i < map->cap; i++)
+			free(map->slots[i].key);
 	free(map->slots);
 	map->slots = NULL;
 	map->cap = 0;

@@ -1,7 +1,9 @@
 /* map.h: a string-keyed hash map (open addressing, linear probing).
  *
- * Keys are copied and owned by the map; values are borrowed pointers the
- * caller owns (the map never frees them). Used to index manifests by digest,
+ * Keys are copied and owned by the map, unless the map borrows them
+ * (`borrow_keys`, for keys that live inside the values, such as a
+ * manifest's digest: saves a copy per entry); values are borrowed pointers
+ * the caller owns (the map never frees them). Used to index manifests by digest,
  * repositories by name and the like.
  */
 #ifndef RS_MAP_H
@@ -18,9 +20,11 @@ struct rs_map {
 	struct rs_map_entry *slots;
 	size_t cap;   /* power of two, or 0 */
 	size_t len;
+	int borrow_keys;   /* keys are the caller's and outlive their entries */
 };
 
-#define RS_MAP_INIT { NULL, 0, 0 }
+#define RS_MAP_INIT { NULL, 0, 0, 0 }
+#define RS_MAP_INIT_BORROWED { NULL, 0, 0, 1 }
 
 /* Look `key` up; NULL when absent. */
 void *rs_map_get(const struct rs_map *map, const char *key);

@@ -7,6 +7,7 @@
 #include "map.h"
 #include "util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,17 @@
 #define MANIFEST_MAX_BODY (4u * 1024 * 1024)
 #define CONFIG_MAX_BODY (8u * 1024 * 1024)
 #define MAX_PAGES 100000
+/* Tag manifests in flight or queued at once: enough to keep every
+ * connection busy, few enough that 100,000 tags never sit in memory as
+ * 100,000 prepared requests. */
+#define TAG_WINDOW 256
+
+/* A run of tags of one repository still to be read. */
+struct tag_run {
+	struct rs_repo *repo;
+	size_t next;               /* index of the next tag to submit */
+	size_t end;
+};
 
 struct config_entry {
 	int64_t created;
@@ -36,6 +48,11 @@ struct scan {
 	char first_message[2048];
 	struct rs_scan_progress progress;
 	char tag_map[1100];
+	struct tag_run *runs;      /* FIFO of tags waiting for a slot */
+	size_t runs_head, runs_len, runs_cap;
+	size_t tags_in_flight;
+	struct rs_map tags_seen;   /* "repo\ttag" of paginated tag lists */
+	struct rs_map tag_indexed; /* repo -> how many of its tags are in tags_seen */
 };
 
 struct tags_job {
@@ -202,6 +219,62 @@ done:
 	rs_strv_free(names);
 }
 
+/* Only a tag list that spans pages can repeat a tag: index the tags of
+ * earlier pages (once, lazily) and look the new one up. */
+static int tag_seen(struct scan *scan, struct rs_repo *repo, size_t first, const char *tag)
+{
+	char key[800];
+	size_t done;
+
+	if (first == 0)
+		return 0;
+	done = (size_t)(uintptr_t)rs_map_get(&scan->tag_indexed, repo->name);
+	for (; done < first; done++) {
+		snprintf(key, sizeof(key), "%s\t%s", repo->name, repo->tags[done].name);
+		rs_map_put(&scan->tags_seen, key, (void *)1);
+	}
+	rs_map_put(&scan->tag_indexed, repo->name, (void *)(uintptr_t)done);
+	snprintf(key, sizeof(key), "%s\t%s", repo->name, tag);
+	return rs_map_get(&scan->tags_seen, key) != NULL;
+}
+
+static int queue_tags(struct scan *scan, struct rs_repo *repo, size_t first, size_t end)
+{
+	if (scan->runs_head + scan->runs_len == scan->runs_cap) {
+		if (scan->runs_head > 0) {
+			memmove(scan->runs, scan->runs + scan->runs_head,
+				scan->runs_len * sizeof(*scan->runs));
+			scan->runs_head = 0;
+		} else {
+			size_t cap = scan->runs_cap ? scan->runs_cap * 2 : 64;
+			struct tag_run *grown = realloc(scan->runs, cap * sizeof(*grown));
+
+			if (!grown)
+				return rs_error_set(RS_ERROR, "out of memory");
+			scan->runs = grown;
+			scan->runs_cap = cap;
+		}
+	}
+	scan->runs[scan->runs_head + scan->runs_len++] = (struct tag_run){repo, first, end};
+	return 0;
+}
+
+/* Submit queued tags while the window has room. */
+static void pump_tags(struct scan *scan)
+{
+	while (scan->runs_len && scan->tags_in_flight < TAG_WINDOW && !scan->fatal) {
+		struct tag_run *run = &scan->runs[scan->runs_head];
+		size_t i = run->next++;
+
+		if (run->next >= run->end) {
+			scan->runs_head++;
+			scan->runs_len--;
+		}
+		scan->tags_in_flight++;
+		submit_manifest(scan, run->repo, i, run->repo->tags[i].name);
+	}
+}
+
 static void on_tags(struct rs_reg_result *res, void *ud)
 {
 	struct tags_job *job = ud;
@@ -232,15 +305,23 @@ static void on_tags(struct rs_reg_result *res, void *ud)
 			fail(scan, repo, rc);
 		goto done;
 	}
-	for (size_t i = 0; tags[i]; i++) {
-		if (rs_repo_find_tag(repo, tags[i]))
-			continue;   /* a page boundary repeated a tag */
-		if (rs_repo_add_tag(NULL, repo, tags[i], "") < 0) {
+	{
+		size_t first = repo->ntags;
+
+		for (size_t i = 0; tags[i]; i++) {
+			if (tag_seen(scan, repo, first, tags[i]))
+				continue;   /* a page boundary repeated a tag */
+			if (rs_repo_add_tag(NULL, repo, tags[i], "") < 0) {
+				fail_fatal(scan, RS_ERROR);
+				goto done;
+			}
+			scan->progress.tags++;
+		}
+		if (repo->ntags > first && queue_tags(scan, repo, first, repo->ntags) < 0) {
 			fail_fatal(scan, RS_ERROR);
 			goto done;
 		}
-		scan->progress.tags++;
-		submit_manifest(scan, repo, repo->ntags - 1, tags[i]);
+		pump_tags(scan);
 	}
 	if (next) {
 		if (page_seen(scan, next)) {
@@ -484,6 +565,10 @@ taken:
 	if ((scan->progress.manifests & 255) == 0)
 		report(scan, "manifests");
 done:
+	if (job->tag_index != (size_t)-1) {
+		scan->tags_in_flight--;
+		pump_tags(scan);
+	}
 	free(job->cached);
 	free(job);
 }
@@ -534,6 +619,8 @@ static void submit_manifest_at(struct scan *scan, struct rs_repo *repo, size_t t
 	call.max_body = MANIFEST_MAX_BODY;
 	rc = rs_registry_submit(scan->reg, &call, on_manifest, job);
 	if (rc < 0) {
+		if (tag_index != (size_t)-1)
+			scan->tags_in_flight--;
 		free(job->cached);
 		free(job);
 		fail(scan, repo, rc);
@@ -591,24 +678,46 @@ static void scan_release(struct scan *scan)
 	rs_map_release(&scan->configs);
 	rs_map_release(&scan->pending);
 	rs_map_release(&scan->pages);
+	free(scan->runs);
+	rs_map_release(&scan->tags_seen);
+	rs_map_release(&scan->tag_indexed);
+}
+
+struct tag_cursor {
+	const struct rs_inventory *inv;
+	size_t repo, tag;
+};
+
+static int next_resolved_tag(void *ud, const char **repo, const char **tag, const char **digest)
+{
+	struct tag_cursor *c = ud;
+
+	for (; c->repo < c->inv->nrepos; c->repo++, c->tag = 0) {
+		const struct rs_repo *r = c->inv->repos[c->repo];
+
+		while (c->tag < r->ntags) {
+			const struct rs_tag *t = &r->tags[c->tag++];
+
+			if (t->digest[0]) {
+				*repo = r->name;
+				*tag = t->name;
+				*digest = t->digest;
+				return 1;
+			}
+		}
+	}
+	return 0;
 }
 
 /* Remember every resolved tag for the next run's conditional requests. */
 static void remember_tags(struct scan *scan)
 {
 	struct rs_cache *cache = scan->opts->cache;
+	struct tag_cursor cursor = {scan->inv, 0, 0};
 
 	if (!cache)
 		return;
-	for (size_t r = 0; r < scan->inv->nrepos; r++) {
-		struct rs_repo *repo = scan->inv->repos[r];
-
-		for (size_t t = 0; t < repo->ntags; t++)
-			if (repo->tags[t].digest[0])
-				rs_cache_set_tag(cache, tag_map_name(scan), repo->name,
-						 repo->tags[t].name, repo->tags[t].digest);
-	}
-	if (rs_cache_save_tags(cache, tag_map_name(scan)) < 0)
+	if (rs_cache_save_tags(cache, tag_map_name(scan), next_resolved_tag, &cursor) < 0)
 		rs_log(RS_LOG_WARN, "warning: %s", rs_error_message());
 }
 

@@ -36,7 +36,7 @@ static int count_repo(struct rs_map *seen, const struct rs_repo *repo, struct rs
 
 int rs_stats_compute(struct rs_stats *out, const struct rs_inventory *inv)
 {
-	struct rs_map seen = RS_MAP_INIT;
+	struct rs_map seen = RS_MAP_INIT_BORROWED;   /* digests live in the inventory */
 	int rc = 0;
 
 	*out = (struct rs_stats){0, 0, 0, 0, 0, -1, -1};
@@ -55,7 +55,7 @@ int rs_stats_per_repo(struct rs_repo_stats **out, const struct rs_inventory *inv
 	if (!list)
 		return rs_error_set(RS_ERROR, "out of memory");
 	for (size_t r = 0; r < inv->nrepos; r++) {
-		struct rs_map seen = RS_MAP_INIT;
+		struct rs_map seen = RS_MAP_INIT_BORROWED;
 		int rc;
 
 		list[r].name = inv->repos[r]->name;
