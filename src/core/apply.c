@@ -472,6 +472,9 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	rs_reg_answer_release(&answer);
 	if (rc == RS_ENOTFOUND)
 		set_outcome(item, RS_APPLY_DELETED, NULL);
+	else if (rc == RS_ECANCELLED)
+		set_outcome(item, RS_APPLY_DELETED, "the registry accepted the delete; not confirmed "
+			    "(interrupted)");
 	else if (rc == 0)
 		set_outcome(item, RS_APPLY_FAILED, "the registry accepted the delete but still "
 			    "serves %s", item->digest);
