@@ -357,7 +357,7 @@ int cli_gc_execute(struct cli_ctx *ctx, const struct rs_inventory *inv, struct r
 	if (!opts.dry_run && !(opts.before && *opts.before))
 		rs_log(RS_LOG_WARN, "warning: no --before-gc command: garbage-collect runs while the "
 		       "registry accepts pushes, and a push during GC can lose blobs; make it "
-		       "read-only first (see 'regsweep gc --help')");
+		       "read-only or stop it with --before-gc, and restore it with --after-gc");
 	rc = cli_ssh_connect(ctx, &ssh);
 	if (rc < 0)
 		return rc;

@@ -39,6 +39,31 @@
  * garbage-collect's line "N blobs marked, M blobs and K manifests eligible
  * for deletion".
  *
+ * Recipes (before / gc_command / after), each run by the remote user:
+ *  - Debian's docker-registry package (systemd), read-only while collecting,
+ *    through a runtime drop-in that a reboot also removes:
+ *      before: D=/run/systemd/system/docker-registry.service.d; sudo mkdir -p $D &&
+ *              printf '[Service]\nEnvironment=REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}\n'
+ *              | sudo tee $D/regsweep.conf >/dev/null && sudo systemctl daemon-reload &&
+ *              sudo systemctl restart docker-registry
+ *      gc:     sudo docker-registry garbage-collect /etc/docker/registry/config.yml
+ *      after:  sudo rm -f /run/systemd/system/docker-registry.service.d/regsweep.conf;
+ *              sudo systemctl daemon-reload && sudo systemctl restart docker-registry
+ *    (or simply `sudo systemctl stop docker-registry` / `start`: no pulls meanwhile)
+ *  - a `docker run` container named registry (stopped while collecting):
+ *      before: docker stop registry
+ *      gc:     docker run --rm --volumes-from registry registry:2 garbage-collect
+ *              /etc/docker/registry/config.yml
+ *      after:  docker start registry
+ *  - docker compose, read-only while collecting, with the service's
+ *    environment holding REGISTRY_STORAGE_MAINTENANCE_READONLY:
+ *    ${REGISTRY_READONLY:-{"enabled":false}}:
+ *      before: cd /srv/registry && REGISTRY_READONLY='{"enabled":true}' docker compose up -d registry
+ *      gc:     cd /srv/registry && docker compose exec -T registry registry garbage-collect
+ *              /etc/docker/registry/config.yml
+ *      after:  cd /srv/registry && docker compose up -d --force-recreate registry
+ *  Never REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED=true: 2.8 panics at start.
+ *
  * No injection: nothing read from the registry (repository names, tags,
  * digests) is ever part of the script. The configured commands (before,
  * after, gc_command) are the user's own and are passed as given, each run

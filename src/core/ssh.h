@@ -91,7 +91,8 @@ struct rs_ssh_options {
 	const char *passphrase;      /* of key_file; borrowed, never copied into messages */
 	const char *password;        /* password authentication; borrowed */
 	int use_agent;               /* try ssh-agent ($SSH_AUTH_SOCK) */
-	long connect_timeout_ms;     /* TCP connect, handshake and authentication */
+	long connect_timeout_ms;     /* TCP connect, handshake, authentication, and each
+				      * SFTP request */
 };
 
 #define RS_SSH_OPTIONS_INIT { NULL, NULL, 0, NULL, NULL, NULL, 1, 10000 }
