@@ -29,8 +29,8 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 	rc = rs_policy_build(&policy, ctx->config, &ctx->settings);
 	if (rc == 0)
 		rc = cli_connect(ctx);
-	if (rc == 0 && ctx->settings.shard)
-		rc = rs_shard_parse(&opts.shard_index, &opts.shard_count, ctx->settings.shard);
+	if (rc == 0)
+		rc = cli_scan_options(ctx, &opts);
 	if (rc < 0)
 		goto done;
 	opts.need_dates = rs_policy_needs_dates(policy);
@@ -168,6 +168,7 @@ int cmd_plan(struct cli_ctx *ctx)
 	struct rs_plan *plan = NULL;
 	struct rs_buf text = RS_BUF_INIT;
 	char *json = NULL, message[2048] = "";
+	int json_to_stdout = ctx->settings.out && strcmp(ctx->settings.out, "-") == 0;
 	int rc, plan_rc;
 
 	if (ctx->argc > 0)
@@ -180,12 +181,12 @@ int cmd_plan(struct cli_ctx *ctx)
 	rc = 0;
 	if (ctx->settings.json || ctx->settings.out)
 		rc = rs_planfile_format(&json, plan);
-	if (rc == 0 && ctx->settings.out) {
+	if (rc == 0 && ctx->settings.out && !json_to_stdout) {
 		rc = rs_write_private_file(ctx->settings.out, json, strlen(json));
 		if (rc == 0)
 			rs_log(RS_LOG_INFO, "plan written to '%s'", ctx->settings.out);
 	}
-	if (rc == 0 && ctx->settings.json)
+	if (rc == 0 && (ctx->settings.json || json_to_stdout))
 		rc = cli_write_output(NULL, json, strlen(json));
 	else if (rc == 0) {
 		rc = cli_plan_format_text(&text, plan);

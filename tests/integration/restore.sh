@@ -15,6 +15,8 @@ require_regsweep
 readonly ACCEPT_ALL='application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json'
 readonly T0=2024-01-01T00:00:00Z
 cd "$HARNESS_TMP" || bail_out "no temporary directory"
+# a cache of our own, not the user's
+export REGSWEEP_CACHE_DIR=$HARNESS_TMP/cache
 
 pulls() {
 	"$HARNESS_PYTHON" "$HARNESS_DIR/pull-check.py" "$REG_URL" "$@"
