@@ -246,8 +246,11 @@ static int backup_all(struct apply_run *run)
 			int rc = backup_item(run, i);
 			char why[2048];
 
-			if (rc == RS_ECANCELLED)
-				return rc;
+			if (rc == RS_ECANCELLED) {
+				/* keep what was saved so far on record */
+				rs_backup_save(run->backup);
+				return rs_error_set(rc, "interrupted while backing up");
+			}
 			if (rc < 0 && rc != RS_ENET && rc != RS_EPROTO && rc != RS_ETIMEOUT &&
 			    rc != RS_EAUTH && rc != RS_EDENIED)
 				return rc;   /* the backup itself cannot be written */
