@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,22 +161,93 @@ static void count_outcomes(struct rs_apply_result *r)
 	}
 }
 
-/* Does deletion `w` reference `digest` (child, subject or signed image)? */
-static int references(const struct work *w, const char *digest)
+/* What deletion `w` references (children, subject or signed image), as the
+ * plan says and as its body read for the backup says: ref_at(w, k) for k
+ * below ref_count(w); "" for an absent subject. */
+static size_t ref_count(const struct work *w)
 {
-	if (strcmp(w->pm->subject, digest) == 0)
-		return 1;
-	for (size_t c = 0; c < w->pm->nchildren; c++)
-		if (strcmp(w->pm->children[c], digest) == 0)
-			return 1;
-	if (w->parsed) {
-		if (strcmp(w->parsed->subject, digest) == 0)
-			return 1;
-		for (size_t c = 0; c < w->parsed->nchildren; c++)
-			if (strcmp(w->parsed->children[c].digest, digest) == 0)
-				return 1;
-	}
+	return 1 + w->pm->nchildren + (w->parsed ? 1 + w->parsed->nchildren : 0);
+}
+
+static const char *ref_at(const struct work *w, size_t k)
+{
+	if (k == 0)
+		return w->pm->subject;
+	k--;
+	if (k < w->pm->nchildren)
+		return w->pm->children[k];
+	k -= w->pm->nchildren;
+	if (k == 0)
+		return w->parsed->subject;
+	return w->parsed->children[k - 1].digest;
+}
+
+/* The deletions of one repository (items first .. first + count - 1) and
+ * look-ups over them. */
+struct span {
+	size_t first, count;
+	struct rs_map by_digest;       /* digest -> item index + 1 */
+	size_t **parents;              /* per item of the span: items that reference it */
+	size_t *nparents;
+};
+
+static void span_release(struct span *sp)
+{
+	for (size_t i = 0; sp->parents && i < sp->count; i++)
+		free(sp->parents[i]);
+	free(sp->parents);
+	free(sp->nparents);
+	rs_map_release(&sp->by_digest);
+	memset(sp, 0, sizeof(*sp));
+}
+
+/* The item of the span with `digest`, or (size_t)-1. */
+static size_t span_find(const struct span *sp, const char *digest)
+{
+	uintptr_t slot = digest[0] ? (uintptr_t)rs_map_get(&sp->by_digest, digest) : 0;
+
+	return slot ? (size_t)slot - 1 : (size_t)-1;
+}
+
+static int add_parent(struct span *sp, size_t child, size_t parent)
+{
+	size_t k = child - sp->first, *grown;
+
+	for (size_t i = 0; i < sp->nparents[k]; i++)
+		if (sp->parents[k][i] == parent)
+			return 0;
+	grown = realloc(sp->parents[k], (sp->nparents[k] + 1) * sizeof(*grown));
+	if (!grown)
+		return rs_error_set(RS_ERROR, "out of memory");
+	sp->parents[k] = grown;
+	sp->parents[k][sp->nparents[k]++] = parent;
 	return 0;
+}
+
+static int span_build(struct span *sp, const struct apply_run *run, size_t first, size_t count)
+{
+	int rc = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->first = first;
+	sp->count = count;
+	sp->parents = calloc(count ? count : 1, sizeof(*sp->parents));
+	sp->nparents = calloc(count ? count : 1, sizeof(*sp->nparents));
+	if (!sp->parents || !sp->nparents)
+		return rs_error_set(RS_ERROR, "out of memory");
+	for (size_t i = first; rc == 0 && i < first + count; i++)
+		rc = rs_map_put(&sp->by_digest, run->res->items[i].digest, (void *)(uintptr_t)(i + 1));
+	for (size_t j = first; rc == 0 && j < first + count; j++) {
+		const struct work *w = &run->work[j];
+
+		for (size_t k = 0; rc == 0 && k < ref_count(w); k++) {
+			size_t child = span_find(sp, ref_at(w, k));
+
+			if (child != (size_t)-1 && child != j)
+				rc = add_parent(sp, child, j);
+		}
+	}
+	return rc;
 }
 
 /* The items of the repository starting at `first`: its count. */
@@ -314,23 +386,20 @@ static int item_has_tag(const struct rs_apply_item *item, const char *tag)
 
 /* Tags now: a tag on a deletion's digest that the plan did not drop with
  * it keeps the digest; a dropped tag that moved skips the deletion. */
-static int check_tags(struct apply_run *run, size_t first, size_t count,
-		      const struct rs_repo *now, struct keep_set *ks)
+static int check_tags(struct apply_run *run, const struct span *sp, const struct rs_repo *now,
+		      struct keep_set *ks)
 {
 	char shortd[RS_DIGEST_MAX];
 	int rc = 0;
 
 	for (size_t t = 0; rc >= 0 && t < now->ntags; t++) {
 		const struct rs_tag *tag = &now->tags[t];
-		int goes = 0;
+		size_t i = span_find(sp, tag->digest);
 
-		for (size_t i = first; i < first + count; i++)
-			goes |= strcmp(run->res->items[i].digest, tag->digest) == 0 &&
-				item_has_tag(&run->res->items[i], tag->name);
-		if (!goes)
+		if (i == (size_t)-1 || !item_has_tag(&run->res->items[i], tag->name))
 			rc = keep_add(ks, tag->digest, "tag '%s' now points at it", tag->name);
 	}
-	for (size_t i = first; rc >= 0 && i < first + count; i++) {
+	for (size_t i = sp->first; rc >= 0 && i < sp->first + sp->count; i++) {
 		struct rs_apply_item *item = &run->res->items[i];
 
 		for (size_t k = 0; k < item->ntags; k++) {
@@ -349,8 +418,8 @@ static int check_tags(struct apply_run *run, size_t first, size_t count,
 /* Grow the set of what stays until nothing changes: children of what stays
  * stay; a deletion that stays (kept now, skipped) keeps what it references;
  * a referrer or signature whose subject stays is skipped. */
-static int close_keep(struct apply_run *run, size_t first, size_t count,
-		      const struct rs_repo *now, struct keep_set *ks)
+static int close_keep(struct apply_run *run, const struct span *sp, const struct rs_repo *now,
+		      struct keep_set *ks)
 {
 	char shortd[RS_DIGEST_MAX];
 	int changed = 1, rc = 0;
@@ -368,7 +437,7 @@ static int close_keep(struct apply_run *run, size_t first, size_t count,
 				changed |= rc > 0;
 			}
 		}
-		for (size_t i = first; rc >= 0 && i < first + count; i++) {
+		for (size_t i = sp->first; rc >= 0 && i < sp->first + sp->count; i++) {
 			struct rs_apply_item *item = &run->res->items[i];
 			const struct work *w = &run->work[i];
 			const char *why = rs_map_get(&ks->why, item->digest);
@@ -387,9 +456,11 @@ static int close_keep(struct apply_run *run, size_t first, size_t count,
 			rc = keep_add(ks, item->digest, "skipped");
 			changed |= rc > 0;
 			/* what a skipped deletion references must stay with it */
-			for (size_t j = first; rc >= 0 && j < first + count; j++) {
-				if (j == i || run->res->items[j].outcome != RS_APPLY_PENDING ||
-				    !references(w, run->res->items[j].digest))
+			for (size_t k = 0; rc >= 0 && k < ref_count(w); k++) {
+				size_t j = span_find(sp, ref_at(w, k));
+
+				if (j == (size_t)-1 || j == i ||
+				    run->res->items[j].outcome != RS_APPLY_PENDING)
 					continue;
 				rc = keep_add(ks, run->res->items[j].digest, "referenced by %s, which "
 					      "stays", rs_digest_short(shortd, item->digest));
@@ -401,12 +472,12 @@ static int close_keep(struct apply_run *run, size_t first, size_t count,
 }
 
 /* Re-list and re-resolve the repository, and skip what may not go now. */
-static int recheck_repo(struct apply_run *run, size_t first, size_t count)
+static int recheck_repo(struct apply_run *run, const struct span *sp)
 {
 	struct rs_inventory *inv = NULL;
 	struct keep_set ks;
 	const struct rs_repo *now;
-	const char *name = run->res->items[first].repo;
+	const char *name = run->res->items[sp->first].repo;
 	char why[2048];
 	int rc;
 
@@ -418,13 +489,13 @@ static int recheck_repo(struct apply_run *run, size_t first, size_t count)
 	if (rc < 0 || !now || now->failed) {
 		snprintf(why, sizeof(why), "could not list '%s' again before deleting: %s", name,
 			 rc < 0 ? rs_error_message() : "some reads failed");
-		skip_span(run, first, count, why);
+		skip_span(run, sp->first, sp->count, why);
 		rs_inventory_free(inv);
 		return 0;
 	}
-	rc = check_tags(run, first, count, now, &ks);
+	rc = check_tags(run, sp, now, &ks);
 	if (rc == 0)
-		rc = close_keep(run, first, count, now, &ks);
+		rc = close_keep(run, sp, now, &ks);
 	keep_release(&ks);
 	rs_inventory_free(inv);
 	return rc;
@@ -487,27 +558,27 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	return 0;
 }
 
-/* A deletion that references `i` and did not happen: its index, or NULL. */
-static const struct rs_apply_item *undeleted_parent(const struct apply_run *run, size_t first,
-						    size_t count, size_t i)
+/* A deletion that references `i` and did not happen: its item, or NULL. */
+static const struct rs_apply_item *undeleted_parent(const struct apply_run *run,
+						    const struct span *sp, size_t i)
 {
-	for (size_t j = first; j < first + count; j++) {
-		const struct rs_apply_item *p = &run->res->items[j];
+	size_t k = i - sp->first;
 
-		if (j == i || !references(&run->work[j], run->res->items[i].digest))
-			continue;
-		if (p->outcome != RS_APPLY_DELETED && p->outcome != RS_APPLY_GONE &&
-		    p->outcome != RS_APPLY_WOULD_DELETE)
-			return p;
+	for (size_t p = 0; p < sp->nparents[k]; p++) {
+		const struct rs_apply_item *parent = &run->res->items[sp->parents[k][p]];
+
+		if (parent->outcome != RS_APPLY_DELETED && parent->outcome != RS_APPLY_GONE &&
+		    parent->outcome != RS_APPLY_WOULD_DELETE)
+			return parent;
 	}
 	return NULL;
 }
 
-static int delete_repo(struct apply_run *run, size_t first, size_t count)
+static int delete_repo(struct apply_run *run, const struct span *sp)
 {
 	char shortd[RS_DIGEST_MAX];
 
-	for (size_t i = first; i < first + count; i++) {
+	for (size_t i = sp->first; i < sp->first + sp->count; i++) {
 		struct rs_apply_item *item = &run->res->items[i];
 		const struct rs_apply_item *parent;
 		int rc;
@@ -516,7 +587,7 @@ static int delete_repo(struct apply_run *run, size_t first, size_t count)
 			continue;
 		if (rs_interrupted())
 			return rs_error_set(RS_ECANCELLED, "interrupted");
-		parent = undeleted_parent(run, first, count, i);
+		parent = undeleted_parent(run, sp, i);
 		if (parent) {
 			set_outcome(item, RS_APPLY_SKIPPED, "%s, which references it, was not deleted",
 				    rs_digest_short(shortd, parent->digest));
@@ -615,12 +686,15 @@ int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct
 		}
 	}
 	while (rc == 0 && first < run.res->nitems) {
-		size_t count = repo_span(&run, first);
+		struct span sp;
 
-		rc = recheck_repo(&run, first, count);
+		rc = span_build(&sp, &run, first, repo_span(&run, first));
 		if (rc == 0)
-			rc = delete_repo(&run, first, count);
-		first += count;
+			rc = recheck_repo(&run, &sp);
+		if (rc == 0)
+			rc = delete_repo(&run, &sp);
+		first += sp.count;
+		span_release(&sp);
 	}
 	rc = finish(&run, rc);
 	*out = run.res;

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ void rs_backup_free(struct rs_backup *backup)
 	for (size_t i = 0; i < backup->nentries; i++)
 		entry_release(&backup->entries[i]);
 	free(backup->entries);
+	rs_map_release(&backup->index);
 	free(backup->dir);
 	free(backup->registry);
 	free(backup);
@@ -111,6 +113,26 @@ static int make_dir(const char *path)
 }
 
 /* -------------------------------------------------------------- the index */
+
+static int index_key(char *out, size_t outsize, const char *repo, const char *digest)
+{
+	if (snprintf(out, outsize, "%s@%s", repo, digest) >= (int)outsize)
+		return rs_error_set(RS_EUSAGE, "repository name '%.64s...' is too long", repo);
+	return 0;
+}
+
+/* Remember entry `i` under its repository and digest. */
+static int index_entry(struct rs_backup *b, size_t i)
+{
+	char key[600];
+	int rc = index_key(key, sizeof(key), b->entries[i].repo, b->entries[i].digest);
+
+	if (rc == 0 && rs_map_get(&b->index, key))
+		rc = rs_error_set(RS_EUSAGE, "backup '%s' lists %s twice", b->dir, key);
+	if (rc == 0)
+		rc = rs_map_put(&b->index, key, (void *)(uintptr_t)(i + 1));
+	return rc;
+}
 
 static int parse_entry(struct rs_backup_entry *e, const cJSON *obj, const char *dir)
 {
@@ -182,6 +204,8 @@ static int parse_index(struct rs_backup *b, const char *text, size_t len)
 			break;
 		b->nentries++;
 		rc = parse_entry(&b->entries[b->nentries - 1], item, b->dir);
+		if (rc == 0)
+			rc = index_entry(b, b->nentries - 1);
 	}
 	cJSON_Delete(root);
 	return rc;
@@ -388,6 +412,8 @@ int rs_backup_add(struct rs_backup *b, const char *repo, const char *digest,
 	struct rs_backup_entry *e = NULL, *grown;
 	struct rs_buf path = RS_BUF_INIT, file = RS_BUF_INIT;
 	const char *colon = strchr(digest, ':');
+	char key[600];
+	uintptr_t slot;
 	int rc = 0;
 
 	if (!colon || !rs_digest_valid(digest))
@@ -405,9 +431,12 @@ int rs_backup_add(struct rs_backup *b, const char *repo, const char *digest,
 		if (rc < 0)
 			goto out;
 	}
-	for (size_t i = 0; i < b->nentries; i++)
-		if (strcmp(b->entries[i].repo, repo) == 0 && strcmp(b->entries[i].digest, digest) == 0)
-			e = &b->entries[i];
+	rc = index_key(key, sizeof(key), repo, digest);
+	if (rc < 0)
+		goto out;
+	slot = (uintptr_t)rs_map_get(&b->index, key);
+	if (slot)
+		e = &b->entries[slot - 1];
 	if (!e) {
 		grown = realloc(b->entries, (b->nentries + 1) * sizeof(*grown));
 		if (!grown) {
@@ -424,6 +453,9 @@ int rs_backup_add(struct rs_backup *b, const char *repo, const char *digest,
 			rc = rs_error_set(RS_ERROR, "out of memory");
 			goto out;
 		}
+		rc = index_entry(b, b->nentries - 1);
+		if (rc < 0)
+			goto out;
 	}
 	if (body && !e->file) {
 		e->file = rs_buf_detach(&file);

@@ -18,6 +18,7 @@
 #define RS_BACKUP_H
 
 #include "digest.h"
+#include "map.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@ struct rs_backup {
 	int64_t created;
 	struct rs_backup_entry *entries;
 	size_t nentries;
+	struct rs_map index;           /* "repo@digest" -> entry index + 1 */
 };
 
 /* Start a backup in `dir` for `registry`: create the directory (0700), or

@@ -222,27 +222,29 @@ static int rank_rule(struct repo_graph *g, size_t rule_index)
 {
 	const struct rs_rule *rule = &g->policy->rules[rule_index];
 	int64_t *dates = NULL, cutoff = RS_TIME_UNKNOWN;
+	unsigned char *seen = NULL;     /* per node: its date is counted */
 	size_t ndates = 0;
 	char age[64];
 	int rc = 0;
 
 	dates = calloc(g->repo->ntags ? g->repo->ntags : 1, sizeof(*dates));
-	if (!dates)
+	seen = calloc(g->nnodes ? g->nnodes : 1, 1);
+	if (!dates || !seen) {
+		free(dates);
+		free(seen);
 		return rs_error_set(RS_ERROR, "out of memory");
-	/* distinct images (digest, date) of the ranked tags, newest first */
+	}
+	/* distinct images of the ranked tags: tags sharing a digest share a node */
 	for (size_t t = 0; t < g->repo->ntags; t++) {
 		struct tag_state *ts = &g->tags[t];
-		int seen = 0;
 
-		if (!ts->ranked || ts->rule != (int)rule_index || ts->created == RS_TIME_UNKNOWN)
+		if (!ts->ranked || ts->rule != (int)rule_index || ts->created == RS_TIME_UNKNOWN ||
+		    seen[ts->node])
 			continue;
-		for (size_t u = 0; u < t && !seen; u++)
-			seen = g->tags[u].ranked && g->tags[u].rule == ts->rule &&
-			       g->tags[u].created != RS_TIME_UNKNOWN &&
-			       strcmp(g->tags[u].tag->digest, ts->tag->digest) == 0;
-		if (!seen)
-			dates[ndates++] = ts->created;
+		seen[ts->node] = 1;
+		dates[ndates++] = ts->created;
 	}
+	free(seen);
 	qsort(dates, ndates, sizeof(*dates), cmp_created_desc);
 	if (rule->keep_last > 0 && ndates)
 		cutoff = dates[(size_t)rule->keep_last < ndates ? (size_t)rule->keep_last - 1 : ndates - 1];
@@ -471,8 +473,9 @@ static char *delete_reason(const struct repo_graph *g, size_t i)
 		if (!ts->cosign || node_of(g, ts->subject) == (size_t)-1)
 			return format("%s", ts->reason ? ts->reason : "dropped by the policy");
 	}
-	for (size_t k = 0; k < n->ntags; k++) {
-		const struct tag_state *ts = &g->tags[n->tags[k]];
+	if (n->ntags) {
+		/* only cosign tags whose subject goes are left */
+		const struct tag_state *ts = &g->tags[n->tags[0]];
 
 		return format("%s of deleted %s", ts->cosign_kind, rs_digest_short(shortd, ts->subject));
 	}

@@ -5,11 +5,13 @@
 #include "error.h"
 #include "log.h"
 #include "manifest.h"
+#include "map.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,10 +219,30 @@ out:
 
 /* ------------------------------------------------------------------- read */
 
+/* Look-ups for checking a repository's deletions against its tag map. */
+struct repo_index {
+	struct rs_map tags;            /* tag name -> index in the repository's tags + 1 */
+	struct rs_map on_digest;       /* digest -> how many tags point at it */
+	struct rs_map deleted;         /* digests the plan deletes */
+};
+
 struct reader {
 	const char *name;
 	struct rs_plan *plan;
+	struct repo_index *index;      /* parallel to plan->repos */
+	struct rs_map repo_names;      /* name -> index in plan->repos + 1 */
 };
+
+static void reader_release(struct reader *rd)
+{
+	for (size_t i = 0; rd->index && rd->plan && i < rd->plan->nrepos; i++) {
+		rs_map_release(&rd->index[i].tags);
+		rs_map_release(&rd->index[i].on_digest);
+		rs_map_release(&rd->index[i].deleted);
+	}
+	free(rd->index);
+	rs_map_release(&rd->repo_names);
+}
 
 static const cJSON *member(const cJSON *obj, const char *key)
 {
@@ -345,7 +367,8 @@ static int read_manifest(struct rs_plan_manifest *m, const struct reader *rd, co
 	return rc;
 }
 
-static int read_tags(struct rs_plan_repo *r, const struct reader *rd, const cJSON *obj)
+static int read_tags(struct rs_plan_repo *r, struct repo_index *ix, const struct reader *rd,
+		     const cJSON *obj)
 {
 	const cJSON *map = member(obj, "tags"), *decisions = member(obj, "decisions"), *item;
 	size_t n;
@@ -358,31 +381,33 @@ static int read_tags(struct rs_plan_repo *r, const struct reader *rd, const cJSO
 		return rs_error_set(RS_ERROR, "out of memory");
 	cJSON_ArrayForEach(item, map) {
 		struct rs_plan_tag *t = &r->tags[r->ntags];
+		uintptr_t count;
 		int rc;
 
 		if (!rs_valid_tag(item->string))
 			return bad(rd, "invalid tag name");
-		for (size_t i = 0; i < r->ntags; i++)
-			if (strcmp(r->tags[i].name, item->string) == 0)
-				return bad(rd, "a tag is listed twice");
+		if (rs_map_get(&ix->tags, item->string))
+			return bad(rd, "a tag is listed twice");
 		if (!(t->name = strdup(item->string)))
 			return rs_error_set(RS_ERROR, "out of memory");
 		r->ntags++;
 		t->created = RS_TIME_UNKNOWN;
 		if ((rc = read_digest(t->digest, rd, item, !r->complete)) < 0)
 			return rc;
+		count = (uintptr_t)rs_map_get(&ix->on_digest, t->digest) + 1;
+		if (rs_map_put(&ix->tags, t->name, (void *)(uintptr_t)r->ntags) < 0 ||
+		    rs_map_put(&ix->on_digest, t->digest, (void *)count) < 0)
+			return rs_error_set(RS_ERROR, "out of memory");
 	}
 	if (decisions && !cJSON_IsArray(decisions))
 		return bad(rd, "'decisions' is not a list");
 	cJSON_ArrayForEach(item, decisions) {
 		const char *tag = cJSON_GetStringValue(member(item, "tag"));
 		const char *decision = cJSON_GetStringValue(member(item, "decision"));
-		struct rs_plan_tag *t = NULL;
+		uintptr_t slot = tag ? (uintptr_t)rs_map_get(&ix->tags, tag) : 0;
+		struct rs_plan_tag *t = slot ? &r->tags[slot - 1] : NULL;
 		int rc;
 
-		for (size_t i = 0; tag && i < r->ntags; i++)
-			if (strcmp(r->tags[i].name, tag) == 0)
-				t = &r->tags[i];
 		if (!t || !decision || (strcmp(decision, "keep") != 0 && strcmp(decision, "delete") != 0))
 			return bad(rd, "a decision names no listed tag or no valid decision");
 		t->verdict = strcmp(decision, "delete") == 0 ? RS_VERDICT_DELETE : RS_VERDICT_KEEP;
@@ -394,7 +419,8 @@ static int read_tags(struct rs_plan_repo *r, const struct reader *rd, const cJSO
 	return 0;
 }
 
-static int read_repo(struct rs_plan_repo *r, const struct reader *rd, const cJSON *obj)
+static int read_repo(struct rs_plan_repo *r, struct repo_index *ix, const struct reader *rd,
+		     const cJSON *obj)
 {
 	const cJSON *complete = member(obj, "complete"), *kept = member(obj, "kept"), *item;
 	int rc;
@@ -411,7 +437,7 @@ static int read_repo(struct rs_plan_repo *r, const struct reader *rd, const cJSO
 	r->complete = cJSON_IsTrue(complete);
 	rc = read_string(&r->note, rd, obj, "note", 1);
 	if (rc == 0)
-		rc = read_tags(r, rd, obj);
+		rc = read_tags(r, ix, rd, obj);
 	if (rc < 0)
 		return rc;
 	if (kept && !cJSON_IsArray(kept))
@@ -428,51 +454,54 @@ static int read_repo(struct rs_plan_repo *r, const struct reader *rd, const cJSO
 	return 0;
 }
 
-/* A deletion must agree with its repository: complete, and every tag it
- * names pointing at it in the tag map. */
-static int check_deletion(const struct rs_plan_repo *r, const struct rs_plan_manifest *m,
-			  const struct reader *rd)
+/* A deletion must agree with its repository: complete, listed once, and
+ * naming exactly the tags that point at its digest (one DELETE removes
+ * them all). */
+static int check_deletion(const struct rs_plan_repo *r, struct repo_index *ix,
+			  const struct rs_plan_manifest *m, const struct reader *rd)
 {
-	char what[512];
+	char what[512] = "a deletion does not name every tag on its digest";
 
 	if (!r->complete) {
 		snprintf(what, sizeof(what), "it deletes %s in incomplete repository '%s'", m->digest,
 			 r->name);
 		return bad(rd, what);
 	}
-	for (size_t i = 0; i < r->ndeletions; i++)
-		if (strcmp(r->deletions[i].digest, m->digest) == 0)
-			return bad(rd, "a deletion is listed twice");
+	if (rs_map_get(&ix->deleted, m->digest))
+		return bad(rd, "a deletion is listed twice");
 	for (size_t k = 0; k < m->ntags; k++) {
-		const struct rs_plan_tag *t = NULL;
+		uintptr_t slot = (uintptr_t)rs_map_get(&ix->tags, m->tags[k]);
 
-		for (size_t i = 0; i < r->ntags; i++)
-			if (strcmp(r->tags[i].name, m->tags[k]) == 0)
-				t = &r->tags[i];
-		if (!t || strcmp(t->digest, m->digest) != 0) {
+		for (size_t j = 0; j < k; j++)
+			if (strcmp(m->tags[j], m->tags[k]) == 0)
+				return bad(rd, "a deletion names a tag twice");
+		if (!slot || strcmp(r->tags[slot - 1].digest, m->digest) != 0) {
 			snprintf(what, sizeof(what), "deletion %s in '%s' names tag '%s', which the tag "
 				 "map does not point at it", m->digest, r->name, m->tags[k]);
 			return bad(rd, what);
 		}
 	}
-	/* every tag on the digest must be one it deletes: one DELETE removes them all */
-	for (size_t i = 0; i < r->ntags; i++) {
-		int named = 0;
+	if ((uintptr_t)rs_map_get(&ix->on_digest, m->digest) != m->ntags) {
+		for (size_t i = 0; i < r->ntags; i++) {
+			int named = 0;
 
-		if (strcmp(r->tags[i].digest, m->digest) != 0)
-			continue;
-		for (size_t k = 0; k < m->ntags; k++)
-			named |= strcmp(m->tags[k], r->tags[i].name) == 0;
-		if (!named) {
-			snprintf(what, sizeof(what), "deletion %s in '%s' would also remove tag '%s', "
-				 "which it does not name", m->digest, r->name, r->tags[i].name);
-			return bad(rd, what);
+			if (strcmp(r->tags[i].digest, m->digest) != 0)
+				continue;
+			for (size_t k = 0; k < m->ntags; k++)
+				named |= strcmp(m->tags[k], r->tags[i].name) == 0;
+			if (!named)
+				snprintf(what, sizeof(what), "deletion %s in '%s' would also remove tag "
+					 "'%s', which it does not name", m->digest, r->name,
+					 r->tags[i].name);
 		}
+		return bad(rd, what);
 	}
+	if (rs_map_put(&ix->deleted, m->digest, (void *)1) < 0)
+		return rs_error_set(RS_ERROR, "out of memory");
 	return 0;
 }
 
-static int read_deletions(struct rs_plan *plan, const struct reader *rd, const cJSON *array)
+static int read_deletions(struct rs_plan *plan, struct reader *rd, const cJSON *array)
 {
 	const cJSON *item;
 
@@ -480,20 +509,18 @@ static int read_deletions(struct rs_plan *plan, const struct reader *rd, const c
 		return bad(rd, "'deletions' is missing or not a list");
 	cJSON_ArrayForEach(item, array) {
 		const char *repo = cJSON_GetStringValue(member(item, "repository"));
-		struct rs_plan_repo *r = NULL;
+		uintptr_t slot = repo ? (uintptr_t)rs_map_get(&rd->repo_names, repo) : 0;
+		struct rs_plan_repo *r = slot ? &plan->repos[slot - 1] : NULL;
 		struct rs_plan_manifest m, *grown = NULL;
 		int rc;
 
-		for (size_t i = 0; repo && i < plan->nrepos; i++)
-			if (strcmp(plan->repos[i].name, repo) == 0)
-				r = &plan->repos[i];
 		if (!r)
 			return bad(rd, "a deletion names a repository the plan does not list");
 		memset(&m, 0, sizeof(m));
 		m.verdict = RS_VERDICT_DELETE;
 		rc = read_manifest(&m, rd, item);
 		if (rc == 0)
-			rc = check_deletion(r, &m, rd);
+			rc = check_deletion(r, &rd->index[slot - 1], &m, rd);
 		if (rc == 0 && !(grown = realloc(r->deletions, (r->ndeletions + 1) * sizeof(*grown))))
 			rc = rs_error_set(RS_ERROR, "out of memory");
 		if (rc < 0) {
@@ -527,15 +554,18 @@ static int read_root(struct reader *rd, const cJSON *root)
 	if (!cJSON_IsArray(repos))
 		return bad(rd, "'repositories' is missing or not a list");
 	plan->repos = calloc((size_t)cJSON_GetArraySize(repos) + 1, sizeof(*plan->repos));
-	if (!plan->repos)
+	rd->index = calloc((size_t)cJSON_GetArraySize(repos) + 1, sizeof(*rd->index));
+	if (!plan->repos || !rd->index)
 		return rs_error_set(RS_ERROR, "out of memory");
 	cJSON_ArrayForEach(item, repos) {
-		plan->nrepos++;
-		if ((rc = read_repo(&plan->repos[plan->nrepos - 1], rd, item)) < 0)
+		struct rs_plan_repo *r = &plan->repos[plan->nrepos++];
+
+		if ((rc = read_repo(r, &rd->index[plan->nrepos - 1], rd, item)) < 0)
 			return rc;
-		for (size_t i = 0; i + 1 < plan->nrepos; i++)
-			if (strcmp(plan->repos[i].name, plan->repos[plan->nrepos - 1].name) == 0)
-				return bad(rd, "a repository is listed twice");
+		if (rs_map_get(&rd->repo_names, r->name))
+			return bad(rd, "a repository is listed twice");
+		if (rs_map_put(&rd->repo_names, r->name, (void *)(uintptr_t)plan->nrepos) < 0)
+			return rs_error_set(RS_ERROR, "out of memory");
 	}
 	rc = read_deletions(plan, rd, member(root, "deletions"));
 	if (rc < 0)
@@ -564,6 +594,7 @@ int rs_planfile_parse(struct rs_plan **out, const char *text, size_t len, const 
 	if (rc == 0)
 		rc = read_root(&rd, root);
 	cJSON_Delete(root);
+	reader_release(&rd);
 	if (rc < 0) {
 		rs_plan_free(rd.plan);
 		return rc;
