@@ -5,7 +5,9 @@
 # until GC; after it the blobs are gone from the disk, the kept images pull
 # completely and the registry answers read-write again. A failing GC, a
 # killed regsweep, a cut SSH connection and a time limit all still end with
-# the after-GC command run and the registry read-write.
+# the after-GC command run and the registry read-write. Last, the seed's
+# experiment: 25 pushes to one tag, `apply --ssh` and `gc` leave one manifest
+# and only the blobs tags reach on disk.
 set -uo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/harness/lib.sh"
 harness_tmpdir
@@ -281,5 +283,60 @@ like "$LOST_ERR" "did not end within 2s \\(--command-timeout\\)" "time limit: sa
 
 check "after all that, the tagged image still pulls" pull_ok noise latest
 check "and the multi-arch image too" pull_ok multi v1
+
+# --- the seed's experiment: 25 pushes to one tag, then apply and gc --------
+# disk_is_reachable: every blob on disk is a manifest, config or layer that
+# a tag reaches (following index children), and every such blob is there.
+disk_is_reachable() {
+	/usr/bin/python3 - "$REG_ROOT" <<'PY'
+import json, os, sys
+v2 = os.path.join(sys.argv[1], "docker/registry/v2")
+def data(d):
+    return os.path.join(v2, "blobs/sha256", d[7:9], d[7:], "data")
+want = set()
+for dirpath, dirnames, _ in os.walk(os.path.join(v2, "repositories")):
+    if "_manifests" in dirnames:
+        tags = os.path.join(dirpath, "_manifests/tags")
+        links = [os.path.join(tags, t, "current/link") for t in os.listdir(tags)]
+        todo = [open(l).read().strip() for l in links if os.path.exists(l)]
+        while todo:
+            d = todo.pop()
+            if d in want:
+                continue
+            want.add(d)
+            doc = json.load(open(data(d)))
+            todo += [c["digest"] for c in doc.get("manifests", [])]
+            refs = ([doc["config"]] if "config" in doc else []) + doc.get("layers", [])
+            want.update(b["digest"] for b in refs)
+    dirnames[:] = [d for d in dirnames if not d.startswith("_")]
+have = set()
+for dirpath, _, files in os.walk(os.path.join(v2, "blobs/sha256")):
+    if "data" in files:
+        have.add("sha256:" + os.path.basename(dirpath))
+if have != want:
+    sys.exit("on disk, not reachable: %s; reachable, not on disk: %s"
+             % (sorted(have - want), sorted(want - have)))
+PY
+}
+
+push_noise -q --repo seed --tag latest 25 >/dev/null
+run "$REGSWEEP" apply -r "$REG_URL" --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY" \
+	--ssh-known-hosts "$SSH_KNOWN_HOSTS" --storage-root "$REG_ROOT" --untagged-grace 0s \
+	--backup-dir "$T/seed-backup"
+is "$RUN_STATUS" 0 "apply with --ssh removes the 24 untagged pushes"
+like "$RUN_STDOUT$RUN_STDERR" "apply: 24 deleted, 0 already gone, 0 skipped, 0 failed" "all 24 of them"
+: >"$STATE/actions"
+gc --json --gc-command "$GC" --before-gc "$BEFORE" --after-gc "$AFTER"
+is "$RUN_STATUS" 0 "gc after apply succeeds"
+is "$(json_get "$RUN_STDOUT" figures blobs_eligible)" 96 "it frees the 24 manifests and their 72 blobs"
+check "only blobs that tags reach are left on disk" disk_is_reachable
+run "$REGSWEEP" stats --json -v -r "$REG_URL" --storage-root "$REG_ROOT"
+like "$RUN_STDERR" "manifest revisions \\(0 not reached through tags\\)" "no untagged manifest is left"
+is "$(find "$REG_ROOT/docker/registry/v2/repositories/seed/_manifests/revisions/sha256" -name link | wc -l)" 1 \
+	"seed holds one manifest"
+is "$(tr '\n' ' ' <"$STATE/actions")" "stop start ro stop start rw " "the registry went read-only and back"
+ok "$(writable; echo $?)" "the registry is read-write"
+check "and serves the image completely" pull_ok seed latest
+check "and the multi-arch image with its children" pull_ok multi v1
 
 tap_done

@@ -3,6 +3,8 @@
 # manifests that only the storage lists; `regsweep stats` with --ssh (SFTP)
 # or a local --storage-root counts them, and reports the blob store's real
 # count and bytes on disk. Checked against the storage oracle and find(1).
+# `apply --ssh` then deletes that history without touching the children of
+# a tagged multi-arch index.
 set -uo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/harness/lib.sh"
 harness_tmpdir
@@ -51,9 +53,9 @@ is "$RUN_STATUS" 0 "stats with the storage view works on an empty registry"
 is "$(json_field "$RUN_STDOUT" storage_blobs)" 0 "an empty registry has no blobs on disk"
 
 # --- the seed's experiment: many pushes to one tag ------------------------
-push_noise -q --repo noise --tag latest 6 >/dev/null
+noise=$(push_noise -q --repo noise --tag latest 6)
 push_noise -q --repo team/app/web --oci --tag v1 3 >/dev/null
-push_noise -q --repo multi --index --tag v1 2 >/dev/null
+multi=$(push_noise -q --repo multi --index --tag v1 2)
 
 run "$REGSWEEP" stats --json -r "$REG_URL"
 is "$(json_field "$RUN_STDOUT" manifests)" 5 \
@@ -104,5 +106,51 @@ run "$REGSWEEP" stats -r "$REG_URL" --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY" \
 	--ssh-known-hosts "$SSH_KNOWN_HOSTS_WRONG" --storage-root "$REG_ROOT"
 isnt "$RUN_STATUS" 0 "the storage view refuses a host whose key changed"
 like "$RUN_STDERR" "has CHANGED" "loudly"
+
+# --- the planner removes what the storage view found, index-safely ---------
+# The second push to multi:v1 left the first index and its two children
+# untagged; the tagged index's children are untagged too, but needed.
+mapfile -t multi_manifests < <(awk '$1 == "manifest" { print $3 }' <<<"$multi")
+old_index=${multi_manifests[2]} new_index=${multi_manifests[5]}
+old_children=("${multi_manifests[0]}" "${multi_manifests[1]}")
+new_children=("${multi_manifests[3]}" "${multi_manifests[4]}")
+is "$(awk '$1 == "tag" { d = $4 } END { print d }' <<<"$multi")" "$new_index" \
+	"multi:v1 names the second index"
+noise_current=$(awk '$1 == "tag" { d = $4 } END { print d }' <<<"$noise")
+mapfile -t noise_untagged < <(awk -v cur="$noise_current" '$1 == "manifest" && $3 != cur { print $3 }' <<<"$noise")
+
+manifest_code() {
+	reg_curl -o /dev/null -w '%{http_code}' -I \
+		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		-H 'Accept: application/vnd.oci.image.index.v1+json' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"$REG_URL/v2/$1/manifests/$2"
+}
+
+run "$REGSWEEP" apply -r "$REG_URL" "${SSH_ARGS[@]}" --storage-root "$REG_ROOT" \
+	--untagged-grace 0s --backup-dir "$HARNESS_TMP/backup"
+is "$RUN_STATUS" 0 "apply with --ssh deletes the untagged history the storage view lists"
+like "$RUN_STDOUT$RUN_STDERR" "apply: 10 deleted, 0 already gone, 0 skipped, 0 failed" \
+	"5 + 2 untagged pushes and the old index with its two children"
+gone=0
+for d in "${noise_untagged[@]}"; do
+	[[ $(manifest_code noise "$d") == 404 ]] && gone=$((gone + 1))
+done
+is "$gone" 5 "noise's history is gone"
+is "$(manifest_code noise latest)" 200 "noise:latest stays"
+is "$(manifest_code multi v1)" 200 "the tagged index stays"
+is "$(manifest_code multi "${new_children[0]}") $(manifest_code multi "${new_children[1]}")" "200 200" \
+	"and so do its children, untagged as they are"
+is "$(manifest_code multi "$old_index")" 404 "the untagged index is gone"
+is "$(manifest_code multi "${old_children[0]}") $(manifest_code multi "${old_children[1]}")" "404 404" \
+	"with the children only it needed"
+run "$REGSWEEP" stats --json -v -r "$REG_URL" "${SSH_ARGS[@]}" --storage-root "$REG_ROOT"
+is "$RUN_STATUS" 0 "stats after apply succeeds" || true
+[[ $TAP_LAST -eq 0 ]] || diag "$RUN_STDERR"
+is "$(json_field "$RUN_STDOUT" manifests)" 5 "the storage now holds only what tags reach"
+like "$RUN_STDERR" "5 manifest revisions \\(0 not reached through tags\\)" "nothing untagged is left"
+is "$(json_field "$RUN_STDOUT" storage_blobs)" "$(disk_blobs)" \
+	"the blobs stay on disk until garbage collection"
 
 tap_done
