@@ -266,12 +266,17 @@ int rs_ssh_authenticate(struct rs_ssh *ssh, const char *user, const struct rs_ss
 		if (rc == 0 && !opts->key_file) {
 			static const char *const defaults[] = {"id_ed25519", "id_ecdsa"};
 			const char *home = getenv("HOME");
+			char path[4096];
 
 			for (size_t i = 0; rc == 0 && home && i < 2; i++) {
-				char path[4096];
-
 				snprintf(path, sizeof(path), "%s/.ssh/%s", home, defaults[i]);
 				rc = auth_key(&st, path, opts->passphrase, 0);
+			}
+			/* not tried (it cannot work), but worth a word when nothing did */
+			snprintf(path, sizeof(path), "%s/.ssh/id_rsa", home ? home : "");
+			if (rc == 0 && home && access(path, R_OK) == 0) {
+				st.rsa_seen = 1;
+				auth_note(&st, "key '%s': an RSA key, not tried", path);
 			}
 		}
 	} else if (opts->key_file) {

@@ -100,6 +100,17 @@ probe "$SSH_KNOWN_HOSTS"
 is "$RUN_STATUS" 1 "without any credential the login fails"
 like "$RUN_STDERR" "cannot log in to '$SSH_USER@127.0.0.1:$SSH_PORT'" "naming the target"
 
+mkdir -p "$T/home2/.ssh" "$T/home3/.ssh"
+cp "$SSH_KEY" "$T/home2/.ssh/id_ed25519"
+run env HOME="$T/home2" "$REGSWEEP" gc --dry-run --ssh "$SSH_TARGET" \
+	--ssh-known-hosts "$SSH_KNOWN_HOSTS" --gc-command true
+is "$RUN_STATUS" 0 "without --ssh-key, ~/.ssh/id_ed25519 is tried"
+cp "$SSH_KEY_RSA" "$T/home3/.ssh/id_rsa"
+run env HOME="$T/home3" "$REGSWEEP" gc --dry-run --ssh "$SSH_TARGET" \
+	--ssh-known-hosts "$SSH_KNOWN_HOSTS" --gc-command true
+is "$RUN_STATUS" 1 "a lone ~/.ssh/id_rsa cannot log in"
+like "$RUN_STDERR" "id_rsa': an RSA key, not tried.*use an ed25519 or ECDSA key" "and the message says why"
+
 # --- ssh-agent -----------------------------------------------------------------
 agent_out=$(ssh-agent -s -a "$T/agent.sock") || bail_out "cannot start ssh-agent"
 agent_pid=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' <<<"$agent_out")
