@@ -13,6 +13,7 @@
 
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024)
 #define MAX_REDIRECTS 5L
+#define STALL_BYTES_PER_SECOND 1024L
 
 static volatile sig_atomic_t interrupted;
 
@@ -254,7 +255,9 @@ static int setup_easy(struct rs_http *http, struct rs_http_req *req)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "regsweep/" PACKAGE_VERSION);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* a transfer trickling slower than this for the stall time is stalled:
+	 * a server dripping bytes must not hold a run forever */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, STALL_BYTES_PER_SECOND);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
 			 (long)((http->opts.stall_timeout_ms + 999) / 1000));
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

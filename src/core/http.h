@@ -44,7 +44,7 @@ struct rs_http_options {
 	int rate;                 /* requests started per second, 0 = no limit */
 	int retries;              /* retries of a transient failure */
 	long connect_timeout_ms;
-	long stall_timeout_ms;    /* abort a transfer that moves no byte for this long */
+	long stall_timeout_ms;    /* abort a transfer that moves less than 1 KiB/s for this long */
 	const char *cacert;       /* CA bundle file, NULL = system */
 	const char *cert;         /* client certificate (mutual TLS) */
 	const char *key;          /* client key */

@@ -5,6 +5,8 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +228,43 @@ Test(transport, stalled_transfer_times_out)
 	ms = now_ms() - t0;
 	cr_assert_geq(ms, 900);
 	cr_assert_lt(ms, 5000, "the 1 s stall limit, not forever");
+	close(fd);
+	rs_http_free(http);
+}
+
+/* A server that answers a trickle: 2 bytes every 200 ms, for ever. */
+static void *drip(void *arg)
+{
+	int fd = accept(*(int *)arg, NULL, NULL);
+	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+	struct timespec pause = {0, 200 * 1000000L};
+
+	if (fd < 0)
+		return NULL;
+	if (write(fd, head, strlen(head)) > 0)
+		while (write(fd, "{ ", 2) == 2)
+			nanosleep(&pause, NULL);
+	close(fd);
+	return NULL;
+}
+
+Test(transport, a_trickle_counts_as_stalled)
+{
+	struct rs_http *http = client(1, 0, 10, 50);
+	pthread_t thread;
+	char url[64];
+	long status;
+	int attempts, port, fd = silent_listener(&port);
+	int64_t t0 = now_ms(), ms;
+
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(pthread_create(&thread, NULL, drip, &fd), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/", port);
+	cr_assert_eq(perform(http, "GET", url, -1, &status, &attempts), RS_ETIMEOUT,
+		     "%s", rs_error_message());
+	ms = now_ms() - t0;
+	cr_assert_lt(ms, 5000, "10 bytes/s is cut after the 1 s stall limit");
+	pthread_join(thread, NULL);
 	close(fd);
 	rs_http_free(http);
 }
