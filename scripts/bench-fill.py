@@ -4,11 +4,12 @@ benchmarks: REPOS repositories x TAGS tags of distinct images (a config with
 a real `created` date and one small layer each), laid out exactly as
 distribution's filesystem driver stores pushed images.
 
-usage: bench-fill.py ROOT REPOS TAGS [--prefix NAME]
+usage: bench-fill.py ROOT REPOS TAGS [--prefix NAME] [--urls FILE]
 
 Run it while the registry is stopped (or before it starts): the registry
 reads the storage on demand and keeps no index of its own. Prints the
-number of tags written.
+number of tags written. With --urls, writes the request paths a scan needs,
+one per line: "manifest /v2/NAME/manifests/TAG" and "config /v2/NAME/blobs/DIGEST".
 """
 import hashlib
 import json
@@ -40,6 +41,7 @@ def main():
     root, repos, tags = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     prefix = sys.argv[sys.argv.index("--prefix") + 1] if "--prefix" in sys.argv else "bench"
     v2 = os.path.join(root, "docker/registry/v2")
+    urls = open(sys.argv[sys.argv.index("--urls") + 1], "w") if "--urls" in sys.argv else None
     base = int(time.time()) - tags * 3600
     count = 0
     for r in range(repos):
@@ -65,6 +67,11 @@ def main():
             link(os.path.join(rdir, "_manifests/tags", tag, "current/link"), md)
             link(os.path.join(rdir, "_manifests/tags", tag, "index/sha256", md[7:], "link"), md)
             count += 1
+            if urls:
+                urls.write("manifest /v2/%s/manifests/%s\nconfig /v2/%s/blobs/%s\n"
+                           % (name, tag, name, cd))
+    if urls:
+        urls.close()
     print(count)
 
 

@@ -165,7 +165,7 @@ corrupt:
 
 int rs_cache_put(const struct rs_cache *cache, const char *digest, const void *data, size_t len)
 {
-	char path[4096], tmp[4200], dir[4096];
+	char path[4096], dir[4096];
 	struct rs_cache *mut = (struct rs_cache *)cache;
 	int fd, rc;
 
@@ -174,20 +174,27 @@ int rs_cache_put(const struct rs_cache *cache, const char *digest, const void *d
 	rc = entry_path(path, sizeof(path), cache, digest);
 	if (rc < 0)
 		return rc;
-	snprintf(dir, sizeof(dir), "%s/blobs/sha256/%.2s", cache->dir, digest + 7);
-	rc = mkdir_p(dir);
-	if (rc < 0)
-		return rc;
-	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
-	if (write(fd, data, len) != (ssize_t)len || close(fd) < 0) {
-		unlink(tmp);
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
+	/* No temp file and rename: entries are verified when read, so a torn
+	 * write is only a miss. An entry that exists is left alone. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		snprintf(dir, sizeof(dir), "%s/blobs/sha256/%.2s", cache->dir, digest + 7);
+		rc = mkdir_p(dir);
+		if (rc < 0)
+			return rc;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : rs_error_set(RS_ERROR, "cannot write '%s': %s", path,
+							  strerror(errno));
+	if (write(fd, data, len) != (ssize_t)len) {
+		rc = rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return rc;
+	}
+	if (close(fd) < 0) {
+		unlink(path);
 		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
 	}
 	mut->stats.writes++;

@@ -7,7 +7,7 @@
  * If-None-Match and get a body-less 304 for every unchanged tag.
  *
  * Layout under the cache directory (created 0700, files 0600):
- *   blobs/sha256/XX/HEX      the bytes, written atomically (temp + rename)
+ *   blobs/sha256/XX/HEX      the bytes (a torn write fails verification: a miss)
  *   tags/HASH                "repo tag digest" lines, HASH from the registry URL
  */
 #ifndef RS_CACHE_H
