@@ -82,6 +82,19 @@ token_get() {
 	curl -q -sS --noproxy '*' -u "$REG_USER:$REG_PASS" "$REG_TOKEN_URL?$1"
 }
 
+stop_quietly() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+free_port() {
+	"$HARNESS_PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
 json_get() {
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
@@ -100,30 +113,35 @@ stats_is "anonymous: figures equal the oracle's"
 like "$RUN_STDERR" "credentials: anonymous" "-v says the access is anonymous"
 like "$RUN_STDERR" "GET /v2/ 200 \\([0-9]+ ms, HTTP/1.1\\)" "-v shows each request and its HTTP version"
 
-run env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$(_harness_free_port)" \
+run env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$(free_port)" \
 	"$REGSWEEP" stats -r "$REG_URL" --retries 0
 is "$RUN_STATUS" 1 "http_proxy is honoured: a dead proxy fails the run"
 like "$RUN_STDERR" "unreachable" "and says the registry was unreachable"
 
-silent_port=$(_harness_free_port)
+# a server that accepts connections and never answers
 "$HARNESS_PYTHON" -c 'import socket, sys, time
 s = socket.socket()
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind(("127.0.0.1", 0))
 s.listen(16)
-time.sleep(120)' "$silent_port" &
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)' "$HARNESS_TMP/silent.port" &
 silent_pid=$!
-_harness_track "$silent_pid"
-for ((i = 0; i < 50; i++)); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$silent_port") 2>/dev/null && break
+harness_defer stop_quietly "$silent_pid"
+for ((i = 0; i < 100; i++)); do
+	[[ ! -s $HARNESS_TMP/silent.port ]] || break
 	sleep 0.1
 done
+silent_port=$(<"$HARNESS_TMP/silent.port")
 start=$(date +%s)
 run "$REGSWEEP" stats -r "http://127.0.0.1:$silent_port" --timeout 1 --retries 1
 elapsed=$(($(date +%s) - start))
 is "$RUN_STATUS" 1 "a registry that never answers fails the run"
 like "$RUN_STDERR" "unreachable: GET [^ ]+: timed out" "with a timeout"
 ok "$((elapsed > 15))" "within --timeout and its retry, not forever (${elapsed}s)"
-_harness_kill "$silent_pid"
+stop_quietly "$silent_pid"
 registry_stop
 
 # ---------------------------------------------------------------------------
