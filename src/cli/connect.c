@@ -127,6 +127,12 @@ int cli_connect(struct cli_ctx *ctx)
 	aopts.source = creds->source;
 	aopts.insecure = s->insecure;
 	rc = rs_auth_new(&ctx->auth, &aopts, ctx->http);
+	/* commands that delete ask for delete with every repository token, so
+	 * one token serves the scan and the deletes, and a token server that
+	 * withholds it shows at -v before the first DELETE */
+	if (rc == 0 && ctx->command && !s->dry_run &&
+	    (strcmp(ctx->command, "apply") == 0 || strcmp(ctx->command, "run") == 0))
+		rc = rs_auth_declare_action(ctx->auth, NULL, "delete");
 	if (rc == 0)
 		rc = rs_registry_new(&ctx->registry, s->registry, ctx->http, ctx->auth);
 done:

@@ -285,6 +285,18 @@ like "$(tail -n 1 "$REG_TOKEN_LOG")" "scopes=\\['repository:app/web:pull', 'repo
 printf '%s\n' "$REG_PASS" >"$HARNESS_TMP/token-password"
 stats_is "after the delete the figures still equal the oracle's" -u "$REG_USER" \
 	--password-file "$HARNESS_TMP/token-password"
+
+# --- regsweep apply under token auth ----------------------------------------------
+export REGSWEEP_USERNAME=$REG_USER REGSWEEP_PASSWORD=$REG_PASS
+rs plan -r "$REG_URL" --repos app/web --keep-last 0 --out "$HARNESS_TMP/plan-token.json"
+is "$RUN_STATUS" 0 "plan under token auth"
+rs apply "$HARNESS_TMP/plan-token.json" -r "$REG_URL" --backup-dir "$HARNESS_TMP/backup-token"
+is "$RUN_STATUS" 0 "apply under token auth deletes"
+like "$RUN_STDOUT" "apply: 2 deleted, 0 already gone, 0 skipped, 0 failed" "the two planned deletes are done"
+like "$(grep "scopes=\['repository:app/web:pull', 'repository:app/web:delete'\]" "$REG_TOKEN_LOG")" \
+	"access=.*\"pull\", \"delete\"" "apply asks for pull and delete in one token request"
+stats_is "after apply the figures equal the oracle's"
+unset REGSWEEP_USERNAME REGSWEEP_PASSWORD
 registry_stop
 
 # --- a token server that withholds delete ------------------------------------
@@ -308,6 +320,17 @@ like "$RUN_STDOUT" "DELETE [^ ]+ error: the token for 'app/web' lacks 'delete' \
 like "$RUN_STDERR" "did not grant 'repository:app/web:delete'" "-v noticed the withheld action at once"
 is "$(oracle)" "$before_stats" "nothing was deleted"
 REGSWEEP_USERNAME=$REG_USER REGSWEEP_PASSWORD=$REG_PASS stats_is "stats works without delete rights"
+
+export REGSWEEP_USERNAME=$REG_USER REGSWEEP_PASSWORD=$REG_PASS
+rs plan -r "$REG_URL" --repos app/web --keep-last 0 --out "$HARNESS_TMP/plan-withheld.json"
+is "$RUN_STATUS" 0 "plan without delete rights"
+rs apply "$HARNESS_TMP/plan-withheld.json" -r "$REG_URL" --backup-dir "$HARNESS_TMP/backup-withheld"
+is "$RUN_STATUS" 1 "apply without delete rights fails"
+like "$RUN_STDOUT" "failed +app/web@.*lacks? 'delete'.*'app/web'" \
+	"apply says that delete is lacking on 'app/web'"
+like "$RUN_STDERR" "did not grant 'repository:app/web:delete'" "-v -v showed it while scanning"
+is "$(oracle)" "$before_stats" "apply deleted nothing"
+unset REGSWEEP_USERNAME REGSWEEP_PASSWORD
 registry_stop
 
 # --- short-lived tokens that expire mid-run -----------------------------------
