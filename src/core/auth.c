@@ -254,7 +254,7 @@ static int scope_list_add(struct scope_list *list, const char *scope, size_t len
  * challenge names, and, for a repository with declared actions, pull and
  * those actions, so one token serves reading and changing it. */
 static int scope_list_build(struct scope_list *list, const struct rs_auth *auth, const char *scope,
-			    const char *challenge_scope)
+			    const char *challenge_scope, int with_declared)
 {
 	char type[64], name[512], actions[256], extra[700];
 	const char *p = challenge_scope;
@@ -271,7 +271,7 @@ static int scope_list_build(struct scope_list *list, const struct rs_auth *auth,
 		while (*p == ' ')
 			p++;
 	}
-	if (rc < 0 || !scope ||
+	if (rc < 0 || !scope || !with_declared ||
 	    rs_scope_split(scope, type, sizeof(type), name, sizeof(name), actions, sizeof(actions)) < 0 ||
 	    strcmp(type, "repository") != 0)
 		return rc;
@@ -419,7 +419,7 @@ done:
 
 /* Turn a token server's refusal into a message saying what to fix. */
 static int token_refused(const struct rs_auth *auth, const char *grant, long status,
-			 const struct rs_http_response *resp)
+			 const struct rs_http_response *resp, const struct scope_list *scopes)
 {
 	cJSON *root = resp->body.len ? cJSON_ParseWithLength(resp->body.ptr, resp->body.len) : NULL;
 	const char *oauth = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "error"));
@@ -434,6 +434,11 @@ static int token_refused(const struct rs_auth *auth, const char *grant, long sta
 		rc = rs_error_set(RS_ENET, "the token server '%s' failed (%s)", auth->realm, why);
 	else if (status != 400 && status != 401 && status != 403)
 		rc = rs_error_set(RS_EAUTH, "the token server '%s' answered %s", auth->realm, why);
+	else if (status == 403 && scopes->n && (auth->username || auth->identity_token))
+		/* authenticated, but not for this: a permission, not a password, is missing */
+		rc = rs_error_set(RS_EDENIED, "the token server '%s' refused '%s'%s (%s, credentials: "
+				  "%s): ask the registry's administrator to grant it", auth->realm,
+				  scopes->items[0], scopes->n > 1 ? " and more" : "", why, auth->source);
 	else if (strcmp(grant, "refresh_token") == 0)
 		rc = rs_error_set(RS_EAUTH, "the token server '%s' refused the identity token from %s "
 				  "(%s): log in to the registry again (docker login)", auth->realm,
@@ -487,14 +492,46 @@ static int cache_token(struct rs_auth *auth, const char *key, const struct scope
 	return rc;
 }
 
+/* Send one token request for `scopes`: GET, or the OAuth2 form for an
+ * identity token or a realm that refuses GET. *grant says which was used. */
+static int request_token(struct rs_auth *auth, const struct scope_list *scopes, const char **grant,
+			 struct rs_http_response *resp)
+{
+	int rc;
+
+	if (rs_log_get_level() >= RS_LOG_VERBOSE) {
+		struct rs_buf all = RS_BUF_INIT;
+
+		for (size_t i = 0; i < scopes->n; i++)
+			rs_buf_printf(&all, "%s'%s'", i ? ", " : "", scopes->items[i]);
+		rs_log(RS_LOG_VERBOSE, "token: asking '%s' for %s (%s)", auth->realm,
+		       scopes->n ? rs_buf_cstr(&all) : "no scope",
+		       auth->identity_token ? "identity token" : auth->username ? "user name and password"
+		       : "anonymous");
+		rs_buf_release(&all);
+	}
+	*grant = auth->identity_token ? "refresh_token" : "basic";
+	if (auth->identity_token)
+		return token_post(auth, scopes, *grant, resp);
+	rc = token_get(auth, scopes, resp);
+	if (rc == 0 && (resp->status == 404 || resp->status == 405) && auth->username) {
+		/* a realm that speaks only the OAuth2 form */
+		rs_http_response_release(resp);
+		*grant = "password";
+		rc = token_post(auth, scopes, *grant, resp);
+	}
+	return rc;
+}
+
 /* Ask the realm for a token for `scope` (and companions); cache it. */
 static int fetch_token(struct rs_auth *auth, const char *scope, const char *challenge_scope)
 {
 	struct scope_list scopes = { {NULL}, 0 };
 	struct rs_http_response resp;
-	const char *grant = auth->identity_token ? "refresh_token" : "basic";
+	const char *grant = "basic";
 	char *token = NULL, *refresh = NULL;
 	int64_t expires_in = 0;
+	size_t asked;
 	int rc;
 
 	memset(&resp, 0, sizeof(resp));
@@ -502,29 +539,21 @@ static int fetch_token(struct rs_auth *auth, const char *scope, const char *chal
 		return rs_error_set(RS_EAUTH, "the registry's Bearer challenge names no realm");
 	rc = realm_check(auth, auth->realm);
 	if (rc == 0)
-		rc = scope_list_build(&scopes, auth, scope, challenge_scope);
+		rc = scope_list_build(&scopes, auth, scope, challenge_scope, 1);
 	if (rc < 0)
 		goto done;
-	if (rs_log_get_level() >= RS_LOG_VERBOSE) {
-		struct rs_buf all = RS_BUF_INIT;
-
-		for (size_t i = 0; i < scopes.n; i++)
-			rs_buf_printf(&all, "%s'%s'", i ? ", " : "", scopes.items[i]);
-		rs_log(RS_LOG_VERBOSE, "token: asking '%s' for %s (%s)", auth->realm,
-		       scopes.n ? rs_buf_cstr(&all) : "no scope",
-		       auth->identity_token ? "identity token" : auth->username ? "user name and password"
-		       : "anonymous");
-		rs_buf_release(&all);
-	}
-	if (auth->identity_token) {
-		rc = token_post(auth, &scopes, grant, &resp);
-	} else {
-		rc = token_get(auth, &scopes, &resp);
-		if (rc == 0 && (resp.status == 404 || resp.status == 405) && auth->username) {
-			/* a realm that speaks only the OAuth2 form */
+	rc = request_token(auth, &scopes, &grant, &resp);
+	asked = scopes.n;
+	if (rc == 0 && (resp.status == 401 || resp.status == 403) && auth->ndeclared) {
+		/* a token server that refuses outright what it would not grant:
+		 * ask again for what this request needs, without the declared actions */
+		scope_list_release(&scopes);
+		rc = scope_list_build(&scopes, auth, scope, challenge_scope, 0);
+		if (rc == 0 && scopes.n < asked) {
+			rs_log(RS_LOG_VERBOSE, "token: refused with the declared actions; asking "
+			       "without them");
 			rs_http_response_release(&resp);
-			grant = "password";
-			rc = token_post(auth, &scopes, grant, &resp);
+			rc = request_token(auth, &scopes, &grant, &resp);
 		}
 	}
 	if (rc < 0) {
@@ -532,7 +561,7 @@ static int fetch_token(struct rs_auth *auth, const char *scope, const char *chal
 		goto done;
 	}
 	if (resp.status != 200) {
-		rc = token_refused(auth, grant, resp.status, &resp);
+		rc = token_refused(auth, grant, resp.status, &resp, &scopes);
 		goto done;
 	}
 	rc = rs_token_response_parse(&token, &expires_in, &refresh, resp.body.ptr, resp.body.len,

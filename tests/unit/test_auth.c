@@ -526,6 +526,7 @@ struct token_server {
 	int expires_in;                      /* 0: omit */
 	int jwt;                             /* answer JWTs granting what was asked */
 	const char *withhold;                /* an action never granted */
+	int strict;                          /* 403 to a request asking for it */
 };
 
 static void url_decode(char *dst, size_t size, const char *src, size_t len)
@@ -625,6 +626,9 @@ static void token_handler(const struct mock_request *req, struct mock_response *
 		 req->content_type ? req->content_type : "");
 	snprintf(ts->body, sizeof(ts->body), "%s", req->body);
 	collect_scopes(ts, is_post ? req->body : req->query, is_post);
+	for (int i = 0; ts->strict && ts->withhold && i < ts->nscopes; i++)
+		if (strstr(ts->scopes[i], ts->withhold))
+			status = 403;
 	if (status && status != 200) {
 		mock_reply(resp, status, "{\"error\":\"invalid_grant\"}");
 		return;
@@ -856,6 +860,29 @@ Test(bearer, withheld_delete_is_explained)
 		  "%s", rs_error_message());
 	cr_assert(strstr(rs_error_message(), "user name and REGSWEEP_PASSWORD"));
 	cr_assert(!strstr(rs_error_message(), "s3cret"));
+	bearer_teardown();
+}
+
+Test(bearer, strict_token_server_refusing_declared_actions)
+{
+	char *hdr;
+
+	bearer_setup("http://registry.test", "alice", "s3cret", NULL, 0);
+	fx.ts.withhold = "delete";
+	fx.ts.strict = 1;
+	cr_assert_eq(rs_auth_declare_action(fx.auth, NULL, "delete"), 0);
+	cr_assert_eq(rs_auth_challenge(fx.auth, fx.challenge, NULL), 0);
+	hdr = header_for("repository:app:pull");
+	cr_assert_not_null(hdr, "reading still gets a token");
+	free(hdr);
+	cr_assert_eq(fx.ts.requests, 3, "asked with delete, refused, asked again without");
+	cr_assert_eq(fx.ts.nscopes, 1);
+	cr_assert_str_eq(fx.ts.scopes[0], "repository:app:pull");
+	/* the DELETE itself: refused by the token server, and said so */
+	cr_assert_eq(rs_auth_challenge(fx.auth, fx.challenge, "repository:app:delete"), RS_EDENIED);
+	cr_assert(strstr(rs_error_message(), "refused 'repository:app:delete'"), "%s",
+		  rs_error_message());
+	cr_assert(strstr(rs_error_message(), "ask the registry's administrator"));
 	bearer_teardown();
 }
 
