@@ -96,7 +96,6 @@ static int basic_value(char **out, const struct rs_auth *auth)
 int rs_auth_new(struct rs_auth **out, const struct rs_auth_options *opts, struct rs_http *http)
 {
 	struct rs_auth *auth = calloc(1, sizeof(*auth));
-	char *probe = NULL;
 
 	*out = NULL;
 	if (!auth)
@@ -119,11 +118,17 @@ int rs_auth_new(struct rs_auth **out, const struct rs_auth_options *opts, struct
 	rs_secret_register(auth->password);
 	rs_secret_register(auth->token);
 	rs_secret_register(auth->identity_token);
-	if (auth->username && basic_value(&probe, auth) < 0) {
-		rs_auth_free(auth);
-		return RS_ERROR;
+	if (auth->username) {
+		/* registers the Basic value as a secret before anything is sent */
+		char *value = NULL;
+		int rc = basic_value(&value, auth);
+
+		free(value);
+		if (rc < 0) {
+			rs_auth_free(auth);
+			return rc;
+		}
 	}
-	free(probe);
 	*out = auth;
 	return 0;
 }
