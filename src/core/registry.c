@@ -27,16 +27,38 @@ struct pending_call {
 	void *userdata;
 };
 
+/* A user name or password in the URL would be sent by libcurl behind the
+ * authenticator's back and end up in every message and log line that names
+ * a URL: refuse it, without repeating it. */
+static int refuse_userinfo(const char *url)
+{
+	const char *start = strstr(url, "://"), *end, *at = NULL;
+
+	start = start ? start + 3 : url;
+	end = start + strcspn(start, "/?#");
+	for (const char *p = start; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return 0;
+	return rs_error_set(RS_EUSAGE, "the registry URL holds a user name or password "
+			    "('...@%.*s'): give the user name with -u and the password in "
+			    "REGSWEEP_PASSWORD or --password-file", (int)(end - at - 1), at + 1);
+}
+
 int rs_registry_new(struct rs_registry **out, const char *url, struct rs_http *http,
 		    struct rs_auth *auth)
 {
 	struct rs_registry *reg;
 	struct rs_buf buf = RS_BUF_INIT;
 	size_t n;
+	int rc;
 
 	*out = NULL;
 	if (!url || !*url)
 		return rs_error_set(RS_EUSAGE, "no registry given: use -r URL or set REGSWEEP_REGISTRY");
+	if ((rc = refuse_userinfo(url)) < 0)
+		return rc;
 	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
 		if (strstr(url, "://"))
 			return rs_error_set(RS_EUSAGE, "registry URL '%s' must start with http:// or https://",
