@@ -47,7 +47,10 @@ void rs_secret_register(const char *secret)
 	char **grown;
 	char *copy;
 
-	if (!secret || !*secret)
+	/* A secret of one to three characters would turn every matching letter
+	 * of every line into "***": such a secret is never formatted anyway,
+	 * and masking it would make the output unreadable. */
+	if (!secret || strlen(secret) < RS_SECRET_MIN_MASK)
 		return;
 	for (size_t i = 0; i < nsecrets; i++)
 		if (strcmp(secrets[i], secret) == 0)

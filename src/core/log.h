@@ -29,8 +29,12 @@ enum rs_log_level rs_log_get_level(void);
 void rs_log(enum rs_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Secrets shorter than this are not masked (they would mask ordinary text). */
+#define RS_SECRET_MIN_MASK 4
+
 /* Remember a secret so that it is masked in every logged line and in
- * rs_redact(). The string is copied; empty strings are ignored. */
+ * rs_redact(). The string is copied; strings shorter than
+ * RS_SECRET_MIN_MASK are ignored. */
 void rs_secret_register(const char *secret);
 
 /* Copy `text` into `out` (size `outsize`) with every registered secret
