@@ -389,6 +389,7 @@ static int item_has_tag(const struct rs_apply_item *item, const char *tag)
 static int check_tags(struct apply_run *run, const struct span *sp, const struct rs_repo *now,
 		      struct keep_set *ks)
 {
+	struct rs_map tags = RS_MAP_INIT;      /* tag name -> struct rs_tag * now */
 	char shortd[RS_DIGEST_MAX];
 	int rc = 0;
 
@@ -396,14 +397,15 @@ static int check_tags(struct apply_run *run, const struct span *sp, const struct
 		const struct rs_tag *tag = &now->tags[t];
 		size_t i = span_find(sp, tag->digest);
 
-		if (i == (size_t)-1 || !item_has_tag(&run->res->items[i], tag->name))
+		rc = rs_map_put(&tags, tag->name, (void *)tag);
+		if (rc == 0 && (i == (size_t)-1 || !item_has_tag(&run->res->items[i], tag->name)))
 			rc = keep_add(ks, tag->digest, "tag '%s' now points at it", tag->name);
 	}
 	for (size_t i = sp->first; rc >= 0 && i < sp->first + sp->count; i++) {
 		struct rs_apply_item *item = &run->res->items[i];
 
 		for (size_t k = 0; k < item->ntags; k++) {
-			const struct rs_tag *tag = rs_repo_find_tag(now, item->tags[k]);
+			const struct rs_tag *tag = rs_map_get(&tags, item->tags[k]);
 
 			if (!tag || strcmp(tag->digest, item->digest) == 0 ||
 			    item->outcome != RS_APPLY_PENDING)
@@ -412,6 +414,7 @@ static int check_tags(struct apply_run *run, const struct span *sp, const struct
 				    tag->name, rs_digest_short(shortd, tag->digest));
 		}
 	}
+	rs_map_release(&tags);
 	return rc < 0 ? rc : 0;
 }
 

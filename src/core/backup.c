@@ -196,7 +196,8 @@ static int parse_index(struct rs_backup *b, const char *text, size_t len)
 	b->registry = strdup(registry);
 	if (!created || rs_time_parse(&b->created, created) < 0)
 		b->created = RS_TIME_UNKNOWN;
-	b->entries = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*b->entries));
+	b->entries_cap = (size_t)cJSON_GetArraySize(list) + 1;
+	b->entries = calloc(b->entries_cap, sizeof(*b->entries));
 	if (!b->registry || !b->entries)
 		rc = rs_error_set(RS_ERROR, "out of memory");
 	cJSON_ArrayForEach(item, list) {
@@ -437,13 +438,18 @@ int rs_backup_add(struct rs_backup *b, const char *repo, const char *digest,
 	slot = (uintptr_t)rs_map_get(&b->index, key);
 	if (slot)
 		e = &b->entries[slot - 1];
-	if (!e) {
-		grown = realloc(b->entries, (b->nentries + 1) * sizeof(*grown));
+	if (!e && b->nentries == b->entries_cap) {
+		size_t cap = b->entries_cap ? b->entries_cap * 2 : 16;
+
+		grown = realloc(b->entries, cap * sizeof(*grown));
 		if (!grown) {
 			rc = rs_error_set(RS_ERROR, "out of memory");
 			goto out;
 		}
 		b->entries = grown;
+		b->entries_cap = cap;
+	}
+	if (!e) {
 		e = &b->entries[b->nentries++];
 		memset(e, 0, sizeof(*e));
 		rs_strlcpy(e->digest, digest, sizeof(e->digest));

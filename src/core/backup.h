@@ -39,6 +39,7 @@ struct rs_backup {
 	int64_t created;
 	struct rs_backup_entry *entries;
 	size_t nentries;
+	size_t entries_cap;
 	struct rs_map index;           /* "repo@digest" -> entry index + 1 */
 };
 

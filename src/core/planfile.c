@@ -224,6 +224,7 @@ struct repo_index {
 	struct rs_map tags;            /* tag name -> index in the repository's tags + 1 */
 	struct rs_map on_digest;       /* digest -> how many tags point at it */
 	struct rs_map deleted;         /* digests the plan deletes */
+	size_t deletions_cap;          /* room in the repository's deletions */
 };
 
 struct reader {
@@ -511,6 +512,7 @@ static int read_deletions(struct rs_plan *plan, struct reader *rd, const cJSON *
 		const char *repo = cJSON_GetStringValue(member(item, "repository"));
 		uintptr_t slot = repo ? (uintptr_t)rs_map_get(&rd->repo_names, repo) : 0;
 		struct rs_plan_repo *r = slot ? &plan->repos[slot - 1] : NULL;
+		struct repo_index *ix = slot ? &rd->index[slot - 1] : NULL;
 		struct rs_plan_manifest m, *grown = NULL;
 		int rc;
 
@@ -520,14 +522,21 @@ static int read_deletions(struct rs_plan *plan, struct reader *rd, const cJSON *
 		m.verdict = RS_VERDICT_DELETE;
 		rc = read_manifest(&m, rd, item);
 		if (rc == 0)
-			rc = check_deletion(r, &rd->index[slot - 1], &m, rd);
-		if (rc == 0 && !(grown = realloc(r->deletions, (r->ndeletions + 1) * sizeof(*grown))))
-			rc = rs_error_set(RS_ERROR, "out of memory");
+			rc = check_deletion(r, ix, &m, rd);
+		if (rc == 0 && r->ndeletions == ix->deletions_cap) {
+			size_t cap = ix->deletions_cap ? ix->deletions_cap * 2 : 16;
+
+			if (!(grown = realloc(r->deletions, cap * sizeof(*grown))))
+				rc = rs_error_set(RS_ERROR, "out of memory");
+			else {
+				r->deletions = grown;
+				ix->deletions_cap = cap;
+			}
+		}
 		if (rc < 0) {
 			rs_plan_manifest_release(&m);
 			return rc;
 		}
-		r->deletions = grown;
 		r->deletions[r->ndeletions++] = m;
 	}
 	return 0;
