@@ -132,9 +132,10 @@ int cmd_apply(struct cli_ctx *ctx)
 		rc = out_rc;
 	else if (rc < 0)
 		rs_error_set(rc, "%s", message);
-	if (rc == 0 && plan_rc == RS_EPARTIAL)
-		rc = rs_error_set(RS_EPARTIAL, "done, but some repositories could not be read "
-				  "completely and were left alone");
+	if (rc == 0 && (plan_rc == RS_EPARTIAL || plan->totals.incomplete))
+		rc = rs_error_set(RS_EPARTIAL, "done, but %s could not be read completely when "
+				  "planned: nothing was deleted there", plan->totals.incomplete == 1
+				  ? "one repository" : "some repositories");
 out:
 	rs_buf_release(&totals);
 	rs_apply_result_free(res);
