@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <yaml.h>
 
 /* Keys of `storage` that configure the storage rather than name a driver
@@ -21,8 +20,8 @@ static const char *scalar(yaml_node_t *node)
 	return (const char *)node->data.scalar.value;
 }
 
-/* The value under `key` in mapping `map`, or NULL. Keys compare without
- * regard to case, as distribution's parser does. */
+/* The value under `key` in mapping `map`, or NULL. Keys compare exactly,
+ * as distribution's parser (yaml.v2, and its driver names) does. */
 static yaml_node_t *mapping_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
 	if (!map || map->type != YAML_MAPPING_NODE)
@@ -30,26 +29,32 @@ static yaml_node_t *mapping_get(yaml_document_t *doc, yaml_node_t *map, const ch
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		const char *k = scalar(yaml_document_get_node(doc, p->key));
 
-		if (k && strcasecmp(k, key) == 0)
+		if (k && strcmp(k, key) == 0)
 			return yaml_document_get_node(doc, p->value);
 	}
 	return NULL;
 }
 
-/* YAML 1.1 booleans, as Go's yaml.v2 reads them; -1 when not a boolean. */
+/* YAML 1.1 booleans, exactly as Go's yaml.v2 resolves them; -1 when not a
+ * boolean (quoted values are strings, and distribution then reads "off"). */
 static int yaml_bool(yaml_node_t *node)
 {
-	static const char *const yes[] = {"true", "yes", "on", "y", NULL};
-	static const char *const no[] = {"false", "no", "off", "n", NULL};
+	static const char *const yes[] = {
+		"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", NULL
+	};
+	static const char *const no[] = {
+		"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", NULL
+	};
 	const char *v = scalar(node);
 
-	if (!v)
+	if (!v || node->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+	    node->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
 		return -1;
 	for (size_t i = 0; yes[i]; i++)
-		if (strcasecmp(v, yes[i]) == 0)
+		if (strcmp(v, yes[i]) == 0)
 			return 1;
 	for (size_t i = 0; no[i]; i++)
-		if (strcasecmp(v, no[i]) == 0)
+		if (strcmp(v, no[i]) == 0)
 			return 0;
 	return -1;
 }
@@ -73,7 +78,7 @@ static int read_flag(int *out, yaml_document_t *doc, yaml_node_t *section, const
 static int is_setting(const char *key)
 {
 	for (size_t i = 0; storage_settings[i]; i++)
-		if (strcasecmp(key, storage_settings[i]) == 0)
+		if (strcmp(key, storage_settings[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -91,7 +96,7 @@ static int read_storage(struct rs_regconfig *out, yaml_document_t *doc, yaml_nod
 	     p < storage->data.mapping.pairs.top; p++) {
 		const char *k = scalar(yaml_document_get_node(doc, p->key));
 
-		if (!k || is_setting(k))
+		if (!k || !*k || is_setting(k))
 			continue;
 		if (out->driver)
 			return rs_error_set(RS_EUSAGE, "'%s' names two storage drivers, '%s' and '%s'",
@@ -103,7 +108,7 @@ static int read_storage(struct rs_regconfig *out, yaml_document_t *doc, yaml_nod
 	}
 	if (!out->driver)
 		return rs_error_set(RS_EUSAGE, "'%s' names no storage driver", name);
-	if (strcasecmp(out->driver, "filesystem") == 0) {
+	if (strcmp(out->driver, "filesystem") == 0) {
 		const char *root = scalar(mapping_get(doc, driver_node, "rootdirectory"));
 
 		out->root = strdup(root && *root ? root : RS_REGCONFIG_DEFAULT_ROOT);

@@ -106,6 +106,39 @@ static int line_revokes(const char *line, const unsigned char *blob, size_t len)
 	return revoked;
 }
 
+/* A hashed host field, "|1|SALT|HASH", must hold a 20-byte HMAC-SHA1 (and
+ * salt): anything else matches nothing, and libssh2 1.10 leaks memory on
+ * each check against such an entry, so it is never handed over. */
+static int hashed_entry_ok(const char *line)
+{
+	const char *salt = line + 3, *bar = strchr(salt, '|'), *end;
+	char field[128], *raw = NULL;
+	size_t len = 0, n;
+	int ok;
+
+	if (!bar)
+		return 0;
+	end = bar + 1 + strcspn(bar + 1, " \t");
+	for (int part = 0; part < 2; part++) {
+		const char *from = part ? bar + 1 : salt, *to = part ? end : bar;
+
+		n = (size_t)(to - from);
+		if (n == 0 || n >= sizeof(field))
+			return 0;
+		memcpy(field, from, n);
+		field[n] = '\0';
+		if (rs_base64_decode(&raw, &len, field) < 0) {
+			rs_error_clear();
+			return 0;
+		}
+		free(raw);
+		ok = len == 20;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
 /* Load `path` into `hosts`; a missing file is empty. With `blob`, set
  * *revoked when a @revoked line names it. */
 static int load_known_hosts(LIBSSH2_KNOWNHOSTS *hosts, const char *path,
@@ -143,6 +176,7 @@ static int load_known_hosts(LIBSSH2_KNOWNHOSTS *hosts, const char *path,
 			continue;
 		}
 		if (strlen(p) >= KNOWN_HOSTS_MAX_LINE ||
+		    (strncmp(p, "|1|", 3) == 0 && !hashed_entry_ok(p)) ||
 		    libssh2_knownhost_readline(hosts, p, strlen(p), LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
 			rs_log(RS_LOG_DEBUG, "ssh: '%s' line %u: not understood, skipped", path, lineno);
 	}

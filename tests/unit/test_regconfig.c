@@ -64,17 +64,32 @@ Test(regconfig, defaults)
 	rs_regconfig_release(&cfg);
 }
 
-Test(regconfig, anchors_and_case)
+Test(regconfig, anchors)
 {
 	struct rs_regconfig cfg;
 	const char *text =
 		"x-root: &root /data/registry\n"
-		"Storage:\n  FileSystem:\n    RootDirectory: *root\n  Delete: {Enabled: TRUE}\n";
+		"storage:\n  filesystem:\n    rootdirectory: *root\n  delete: {enabled: TRUE}\n";
 
 	cr_assert_eq(parse(&cfg, text), 0, "%s", rs_error_message());
 	cr_assert_str_eq(cfg.root, "/data/registry");
 	cr_assert_eq(cfg.delete_enabled, 1);
 	rs_regconfig_release(&cfg);
+}
+
+Test(regconfig, keys_are_case_sensitive_as_in_distribution)
+{
+	struct rs_regconfig cfg;
+
+	/* distribution knows no driver "FileSystem" and ignores "RootDirectory" */
+	cr_assert_eq(parse(&cfg, "storage:\n  FileSystem: {rootdirectory: /x}\n"), 0);
+	cr_assert_str_eq(cfg.driver, "FileSystem");
+	cr_assert_null(cfg.root, "not the filesystem driver");
+	rs_regconfig_release(&cfg);
+	cr_assert_eq(parse(&cfg, "storage:\n  filesystem: {RootDirectory: /x}\n"), 0);
+	cr_assert_str_eq(cfg.root, RS_REGCONFIG_DEFAULT_ROOT);
+	rs_regconfig_release(&cfg);
+	cr_assert_eq(parse(&cfg, "Storage:\n  filesystem: {}\n"), RS_EUSAGE);
 }
 
 Test(regconfig, other_driver_has_no_root)
@@ -97,6 +112,10 @@ Test(regconfig, errors)
 	cr_assert_null(cfg.driver);
 
 	cr_assert_eq(parse(&cfg, "storage:\n  delete: {enabled: true}\n"), RS_EUSAGE);
+	cr_assert(strstr(rs_error_message(), "names no storage driver"));
+
+	cr_assert_eq(parse(&cfg, "storage: {'': {}, delete: {enabled: true}}\n"), RS_EUSAGE,
+		     "an empty key names no driver");
 	cr_assert(strstr(rs_error_message(), "names no storage driver"));
 
 	cr_assert_eq(parse(&cfg, "storage:\n  filesystem: {}\n  s3: {}\n"), RS_EUSAGE);

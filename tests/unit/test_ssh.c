@@ -231,6 +231,19 @@ Test(known_hosts, hashed_entries)
 	cr_assert_eq(check(path, "other.example.com", 22, ED1), RS_SSH_HOSTKEY_UNKNOWN);
 }
 
+Test(known_hosts, malformed_hashed_entries_are_skipped)
+{
+	/* a hash of the wrong length, a salt that is not base64, no hash at all */
+	char *path = write_file("kh", "|1|qxVisDaf9ENkgiecNlx6JnkcWzE=|K7UhflkX8x6q ssh-ed25519 " ED1 "\n"
+				"|1|!!!|K7UhflkX8x6qYGRou+SowwIKzhg= ssh-ed25519 " ED1 "\n"
+				"|1|qxVisDaf9ENkgiecNlx6JnkcWzE= ssh-ed25519 " ED1 "\n"
+				HASHED_PORT "\n");
+
+	cr_assert_eq(check(path, "registry.example.com", 22, ED1), RS_SSH_HOSTKEY_UNKNOWN);
+	cr_assert_eq(check(path, "127.0.0.1", 2222, ED1), RS_SSH_HOSTKEY_MATCH,
+		     "the good line after them still counts");
+}
+
 Test(known_hosts, revoked_and_unusual_lines)
 {
 	char *path = write_file("kh", "@cert-authority *.example.com ssh-ed25519 " ED2 "\n"
