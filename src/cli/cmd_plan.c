@@ -9,6 +9,7 @@
 #include "plan_cli.h"
 #include "planfile.h"
 #include "policy.h"
+#include "referrers.h"
 #include "scan.h"
 #include "util.h"
 
@@ -42,6 +43,12 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 	else if (rc < 0)
 		goto done;
 	rc = cli_storage_view(ctx, inv, &opts, &blobs, &bytes);
+	if (rc == RS_EPARTIAL && !partial[0])
+		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+	else if (rc < 0 && rc != RS_EPARTIAL)
+		goto done;
+	/* referrers pushed by digest, from the registry's referrers API when it has one */
+	rc = rs_referrers_discover(inv, ctx->registry, &opts, NULL);
 	if (rc == RS_EPARTIAL && !partial[0])
 		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
 	else if (rc < 0 && rc != RS_EPARTIAL)
