@@ -7,9 +7,13 @@
  *      whose read failed (RS_MF_FETCH_FAILED), keeps everything: a failed
  *      lookup never justifies a delete.
  *   2. Each tag is decided by the policy: the first rule that claims it,
- *      keep_tags, keep_last (newest by image date; an unknown date counts
- *      as newest), keep_newer_than; unclaimed tags stay. Cosign tags
- *      (sha256-HEX.sig/.att/.sbom) are not ranked: they follow the
+ *      keep_tags, keep_last, keep_newer_than; unclaimed tags stay.
+ *      keep_last N keeps the tags of the N newest images the rule claims
+ *      in the repository (by image date; tags sharing a digest count once;
+ *      ties with the Nth are kept); an image with an unknown date counts
+ *      as newest: it is kept and takes no place from dated images. Tags
+ *      kept by keep_tags are not ranked. Cosign tags
+ *      (sha256-HEX.sig/.att/.sbom) are not ranked either: they follow the
  *      manifest they sign.
  *   3. Kept roots: the digests of kept tags; untagged history (no tag, not
  *      a child, not a referrer) that `untagged: keep`, the grace period, an
