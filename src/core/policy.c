@@ -225,10 +225,16 @@ static int rule_field(struct rs_rule *rule, int *has_keep, const struct rs_confi
 				    "repos, tags, keep, keep_last, keep_newer_than, keep_tags)", path,
 				    f->line, f->key);
 	snprintf(where, sizeof(where), "%s:%d: '%s'", path, f->value.line, f->key);
-	if (strcmp(f->key, "repos") == 0)
-		return rule_patterns(&rule->repos, &f->value, where);
-	if (strcmp(f->key, "tags") == 0)
-		return rule_patterns(&rule->tags, &f->value, where);
+	if (strcmp(f->key, "repos") == 0 || strcmp(f->key, "tags") == 0) {
+		struct rs_pattern_list *list = f->key[0] == 'r' ? &rule->repos : &rule->tags;
+		int rc = rule_patterns(list, &f->value, where);
+
+		/* an empty pattern list would claim everything: a slip, not a wish */
+		if (rc == 0 && !list->count)
+			rc = rs_error_set(RS_EUSAGE, "%s is empty: leave it out to match every %s",
+					  where, f->key[0] == 'r' ? "repository" : "tag");
+		return rc;
+	}
 	if (strcmp(f->key, "keep_tags") == 0)
 		return rule_patterns(&rule->keep_tags, &f->value, where);
 	if (!v)
@@ -369,6 +375,12 @@ static int rule_from_settings(struct rs_policy *policy, const struct rs_config *
 		rc = rs_pattern_list_parse(&rule->tags, s->tags, "--tags");
 	if (rc < 0)
 		return rc;
+	/* an empty pattern list would claim everything: a slip, not a wish */
+	if (s->repos && !rule->repos.count)
+		return rs_error_set(RS_EUSAGE, "--repos is empty: leave it out to match every "
+				    "repository");
+	if (s->tags && !rule->tags.count)
+		return rs_error_set(RS_EUSAGE, "--tags is empty: leave it out to match every tag");
 	if (cfg && rs_config_rule_count(cfg))
 		rs_log(RS_LOG_INFO, "the command-line rule replaces the %zu rule%s of '%s'",
 		       rs_config_rule_count(cfg), rs_config_rule_count(cfg) == 1 ? "" : "s",

@@ -174,6 +174,7 @@ Test(policy, describe)
 Test(policy, refusals)
 {
 	static const char *const repos_only[] = {"repos", "app", NULL};
+	static const char *const empty_tags[] = {"tags", " , ", "keep_last", "1", NULL};
 
 	build_fails("rules:\n  - name: x\n    tags: v*\n",  NULL,
 		    "p.yml:2: rule 'x' does not say what it keeps: add keep: all, keep: none, "
@@ -195,6 +196,11 @@ Test(policy, refusals)
 	build_fails("keep_last: 3\nrules:\n  - keep: none\n", NULL,
 		    "p.yml:1: a top-level 'keep_last' cannot be combined with 'rules': move it into "
 		    "a rule");
+	build_fails("rules:\n  - tags:\n    keep: none\n", NULL,
+		    "p.yml:2: 'tags' is empty: leave it out to match every tag");
+	build_fails("rules:\n  - repos: []\n    keep: none\n", NULL,
+		    "p.yml:2: 'repos' is empty: leave it out to match every repository");
+	build_fails(NULL, empty_tags, "--tags is empty: leave it out to match every tag");
 	build_fails(NULL, repos_only,
 		    "--repos and --tags choose what the command-line rule applies to: say what it "
 		    "keeps with --keep-last or --keep-newer-than");
