@@ -198,6 +198,11 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* What four-digit RFC 3339 years can say: 0000-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59Z. */
+#define TIME_MIN (-62167219200LL)
+#define TIME_MAX 253402300799LL
+
 static int days_in_month(int year, int mon)
 {
 	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -248,6 +253,11 @@ int rs_time_parse(int64_t *out, const char *text)
 		goto bad;
 	*out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
 	       hour * 3600 + min * 60 + sec - off;
+	/* an offset may carry year 0000 or 9999 past what RFC 3339 can write */
+	if (*out < TIME_MIN || *out > TIME_MAX) {
+		*out = RS_TIME_UNKNOWN;
+		goto bad;
+	}
 	return 0;
 bad:
 	return rs_error_set(RS_EPROTO, "invalid timestamp '%s'", text ? text : "");
@@ -258,11 +268,15 @@ char *rs_time_format(char *out, size_t outsize, int64_t when)
 	struct tm tm;
 	time_t t = (time_t)when;
 
-	if (when == RS_TIME_UNKNOWN || !gmtime_r(&t, &tm)) {
+	if (when == RS_TIME_UNKNOWN || when < TIME_MIN || when > TIME_MAX ||
+	    !gmtime_r(&t, &tm)) {
 		snprintf(out, outsize, "unknown");
 		return out;
 	}
-	strftime(out, outsize, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* four digits always: strftime's %Y writes year 224 as "224", which
+	 * no RFC 3339 reader (ours included) takes back */
+	snprintf(out, outsize, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return out;
 }
 
