@@ -1,5 +1,6 @@
 /* connect.c: building the transport, authenticator and registry from settings. */
 #include "cli.h"
+#include "progress.h"
 #include "credentials.h"
 #include "error.h"
 #include "log.h"
@@ -182,5 +183,6 @@ int cli_scan_options(struct cli_ctx *ctx, struct rs_scan_options *opts)
 		rs_log(RS_LOG_VERBOSE, "cache: %s", rs_cache_dir(ctx->cache));
 	}
 	opts->cache = s->no_cache ? NULL : ctx->cache;
+	cli_progress_attach(ctx, opts);
 	return 0;
 }

@@ -5,6 +5,7 @@
  * argument permutation does the rest.
  */
 #include "cli.h"
+#include "progress.h"
 #include "configfile.h"
 #include "error.h"
 #include "http.h"
@@ -145,7 +146,7 @@ static void command_usage(FILE *fp, const struct cli_command *cmd)
 
 static void log_to_stderr(enum rs_log_level level, const char *line, void *userdata)
 {
-	(void)userdata;
+	cli_progress_done(userdata);
 	if (level == RS_LOG_ERROR)
 		fprintf(stderr, "regsweep: %s\n", line);
 	else
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
 	char (*names)[64] = NULL;
 
 	memset(&ctx, 0, sizeof(ctx));
-	rs_log_set_handler(log_to_stderr, NULL);
+	rs_log_set_handler(log_to_stderr, &ctx);
 	ctx.stderr_tty = isatty(STDERR_FILENO);
 	if (rs_settings_init(&ctx.settings) < 0) {
 		fprintf(stderr, "regsweep: %s\n", rs_error_message());
@@ -356,9 +357,12 @@ int main(int argc, char **argv)
 		ctx.settings.verbose = verbose;
 	if (quiet)
 		ctx.settings.quiet = 1;
+	/* what is happening, stage by stage, is for people watching: on a
+	 * terminal or with --progress; unattended runs print warnings and errors */
 	rs_log_set_level(ctx.settings.quiet ? RS_LOG_ERROR
 			 : ctx.settings.verbose >= 2 ? RS_LOG_DEBUG
-			 : ctx.settings.verbose == 1 ? RS_LOG_VERBOSE : RS_LOG_INFO);
+			 : ctx.settings.verbose == 1 ? RS_LOG_VERBOSE
+			 : cli_progress_wanted(&ctx) ? RS_LOG_INFO : RS_LOG_WARN);
 	if (ctx.settings.password_stdin && (rc = read_password_stdin(&ctx.settings)) < 0)
 		goto fail;
 	rc = rs_settings_resolve_secrets(&ctx.settings);
