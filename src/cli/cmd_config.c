@@ -1,6 +1,8 @@
 /* cmd_config.c: `regsweep config`, the effective settings with secrets masked. */
 #include "cli.h"
 #include "error.h"
+#include "policy.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -9,7 +11,13 @@
 int cmd_config(struct cli_ctx *ctx)
 {
 	struct rs_buf out = RS_BUF_INIT;
-	int rc = 0;
+	struct rs_policy *policy = NULL;
+	int rc;
+
+	/* the policy is part of the configuration: a bad rule is an error here too */
+	rc = rs_policy_build(&policy, ctx->config, &ctx->settings);
+	if (rc < 0)
+		return rc;
 
 	if (ctx->settings.json) {
 		cJSON *root = cJSON_CreateObject();
@@ -35,9 +43,33 @@ int cmd_config(struct cli_ctx *ctx)
 			rc = rs_buf_printf(&out, "%-20s %-40s # %s\n", rs_setting_table[i].name, value,
 					   rs_settings_source_name(ctx->settings.sources[i]));
 		}
+		if (rc == 0)
+			rc = rs_buf_printf(&out, "# policy: %s, %zu rule%s\n", policy->source,
+					   policy->nrules, policy->nrules == 1 ? "" : "s");
+		for (size_t i = 0; rc == 0 && i < policy->nrules; i++) {
+			const struct rs_rule *r = &policy->rules[i];
+
+			rc = rs_buf_printf(&out, "#   %zu. '%s': ", i + 1, r->name);
+			if (rc == 0 && r->keep == RS_RULE_KEEP_ALL)
+				rc = rs_buf_puts(&out, "keep all");
+			else if (rc == 0 && r->keep == RS_RULE_KEEP_NONE)
+				rc = rs_buf_puts(&out, "keep none");
+			if (rc == 0 && r->keep_last >= 0)
+				rc = rs_buf_printf(&out, "keep the newest %d", r->keep_last);
+			if (rc == 0 && r->keep_newer_than >= 0) {
+				char age[32];
+
+				rc = rs_buf_printf(&out, "%skeep those newer than %s",
+						   r->keep_last >= 0 ? " and " : "",
+						   rs_duration_format(age, sizeof(age), r->keep_newer_than));
+			}
+			if (rc == 0)
+				rc = rs_buf_puts(&out, "\n");
+		}
 	}
 	if (rc == 0)
 		rc = cli_write_output(NULL, rs_buf_cstr(&out), out.len);
 	rs_buf_release(&out);
+	rs_policy_free(policy);
 	return rc;
 }
