@@ -59,6 +59,9 @@ start() {
 	[ -s "$state/bin" ] && bin=$(cat "$state/bin")
 	ro=
 	[ "$mode" = ro ] && ro='REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}'
+	# whatever answers must be the process started here, not a leftover
+	code=$(curl -q -s --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 2 "$url/v2/") || code=
+	case $code in 000 | "") ;; *) die "something already answers at $url" ;; esac
 	# no REGISTRY_* from outside; detached, so it outlives this command
 	# shellcheck disable=SC2046
 	env $(env | sed -n 's/^\(REGISTRY_[A-Za-z0-9_]*\)=.*/-u \1/p') $ro \
@@ -69,6 +72,7 @@ start() {
 		alive "$(cat "$state/pid")" || die "registry exited at start (see $state/log)"
 		code=$(curl -q -s --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 2 "$url/v2/") || code=
 		if [ "$code" = 200 ] || [ "$code" = 401 ]; then
+			alive "$(cat "$state/pid")" || die "registry exited at start (see $state/log)"
 			echo "$mode" >"$state/mode"
 			echo "start $mode" >>"$state/actions"
 			return 0
