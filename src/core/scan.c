@@ -127,14 +127,24 @@ static void fail_fatal(struct scan *scan, int rc)
 	rs_http_cancel(rs_registry_http(scan->reg));
 }
 
+/* Has this page been asked for already (1), or have too many been (2)? */
 static int page_seen(struct scan *scan, const char *url)
 {
 	if (rs_map_get(&scan->pages, url))
 		return 1;
 	if (scan->pages.len >= MAX_PAGES)
-		return 1;
+		return 2;
 	rs_map_put(&scan->pages, url, (void *)1);
 	return 0;
+}
+
+/* The message for a Link that must not be followed (page_seen's answer). */
+static int link_refused(int seen, const char *what, const char *url)
+{
+	if (seen == 2)
+		return rs_error_set(RS_EPROTO, "%s has more than %d pages: its Link header never "
+				    "ends (last '%s')", what, MAX_PAGES, url);
+	return rs_error_set(RS_EPROTO, "%s has a Link header that loops back to '%s'", what, url);
 }
 
 static int page_size(const struct scan *scan)
@@ -206,9 +216,10 @@ static void on_catalog(struct rs_reg_result *res, void *ud)
 		submit_tags(scan, repo, NULL);
 	}
 	if (next) {
-		if (page_seen(scan, next)) {
-			fail_fatal(scan, rs_error_set(RS_EPROTO, "the catalog's Link header loops "
-						      "back to '%s'", next));
+		int seen = page_seen(scan, next);
+
+		if (seen) {
+			fail_fatal(scan, link_refused(seen, "the catalog", next));
 			goto done;
 		}
 		submit_catalog(scan, next);
@@ -324,9 +335,13 @@ static void on_tags(struct rs_reg_result *res, void *ud)
 		pump_tags(scan);
 	}
 	if (next) {
-		if (page_seen(scan, next)) {
-			fail(scan, repo, rs_error_set(RS_EPROTO, "the tag list of '%s' has a Link "
-						      "that loops back to '%s'", repo->name, next));
+		int seen = page_seen(scan, next);
+
+		if (seen) {
+			char what[600];
+
+			snprintf(what, sizeof(what), "the tag list of '%s'", repo->name);
+			fail(scan, repo, link_refused(seen, what, next));
 			goto done;
 		}
 		submit_tags(scan, repo, next);
@@ -543,7 +558,8 @@ static void on_manifest(struct rs_reg_result *res, void *ud)
 		rc = rs_error_set(RS_EPROTO, "the body does not match Docker-Content-Digest %.80s",
 				  res->digest);
 	if (rc == 0 && job->digest[0] && strcmp(job->digest, actual) != 0)
-		rc = rs_error_set(RS_EPROTO, "the body's digest is %s", actual);
+		rc = rs_error_set(RS_EPROTO, "the body does not match the digest asked for "
+				  "(its digest is %s)", actual);
 	if (rc == 0) {
 		struct manifest_job fresh = *job;
 
@@ -835,6 +851,25 @@ int rs_scan_add_stored(struct rs_inventory *inv, struct rs_registry *reg,
 		    rs_map_get(&scan.pending, key))
 			continue;
 		rs_map_put(&scan.pending, key, (void *)1);
+		if (opts->cache) {
+			struct manifest_job job;
+			char *body = NULL;
+			size_t len = 0;
+			int taken = 0;
+
+			memset(&job, 0, sizeof(job));
+			job.from_storage = 1;
+			job.stored_at = list[i].stored_at;
+			rs_strlcpy(job.digest, list[i].digest, sizeof(job.digest));
+			if (rs_cache_get(opts->cache, list[i].digest, &body, &len) == 1) {
+				job.cached = body;
+				taken = take_manifest(&scan, repo, list[i].digest, body, len, NULL,
+						      &job) == 0;
+			}
+			free(body);
+			if (taken)
+				continue;
+		}
 		submit_manifest_at(&scan, repo, (size_t)-1, list[i].digest, 1, list[i].stored_at);
 	}
 	rc = rs_http_run(rs_registry_http(reg));
