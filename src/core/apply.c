@@ -533,12 +533,12 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	}
 	if (rc == RS_ECANCELLED)
 		return rc;
-	if ((rc == RS_EAUTH || rc == RS_EDENIED) && !strstr(rs_error_message(), "'delete'")) {
+	if (rc == RS_EAUTH || rc == RS_EDENIED) {
 		char why[1024];
 
 		rs_strlcpy(why, rs_error_message(), sizeof(why));
-		rc = rs_error_set(rc, "the credentials lack 'delete' permission on repository '%s' "
-				  "(%s)", item->repo, why);
+		rc = rs_error_set(rc, "the credentials lack 'delete' permission on repository "
+				  "'%s': %s", item->repo, why);
 	}
 	if (rc < 0) {
 		set_outcome(item, RS_APPLY_FAILED, "%s", rs_error_message());
