@@ -9,6 +9,7 @@
 #include "plan_cli.h"
 #include "planfile.h"
 #include "policy.h"
+#include "progress.h"
 #include "referrers.h"
 #include "scan.h"
 #include "util.h"
@@ -38,6 +39,7 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 	rs_log(RS_LOG_INFO, "scanning %s%s", rs_registry_url(ctx->registry),
 	       opts.need_dates ? " (with image dates)" : "");
 	rc = rs_scan(&inv, ctx->registry, &opts);
+	cli_progress_done(ctx);
 	if (rc == RS_EPARTIAL)
 		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
 	else if (rc < 0)

@@ -280,10 +280,14 @@ static int read_time(int64_t *out, const struct reader *rd, const cJSON *obj, co
 	*out = RS_TIME_UNKNOWN;
 	if (!item || cJSON_IsNull(item))
 		return 0;
-	if (!cJSON_IsString(item) || rs_time_parse(out, item->valuestring) < 0) {
-		*out = RS_TIME_UNKNOWN;
+	if (!cJSON_IsString(item)) {
 		snprintf(what, sizeof(what), "'%s' is not a date", key);
 		return bad(rd, what);
+	}
+	/* dates only inform people: one that does not read back is unknown */
+	if (rs_time_parse(out, item->valuestring) < 0) {
+		*out = RS_TIME_UNKNOWN;
+		rs_error_clear();
 	}
 	return 0;
 }

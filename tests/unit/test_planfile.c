@@ -209,6 +209,22 @@ Test(planfile, tampered_plans_are_refused)
 	rs_plan_free(plan);
 }
 
+Test(planfile, a_date_that_does_not_read_back_is_unknown)
+{
+	struct rs_plan *plan = sample_plan(), *back;
+	char *text = format_ok(plan), *odd;
+
+	/* dates only inform: a plan is not refused over one */
+	odd = edit(text, "\"created\":\t\"2023-11-14T22:13:20Z\"", "\"created\":\t\"224-1-1\"");
+	back = parse_ok(odd);
+	cr_assert_eq(back->created, RS_TIME_UNKNOWN);
+	cr_assert_eq(back->totals.manifests_deleted, 2);
+	free(odd);
+	free(text);
+	rs_plan_free(back);
+	rs_plan_free(plan);
+}
+
 Test(planfile, private_file_mode)
 {
 	struct stat st;
