@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Secrets never leave: regsweep runs every command it has at -v -v with a
 # password (environment, --password-file, --password-stdin, config file,
-# docker config.json) against a real htpasswd registry, and with a password
-# and bearer tokens against the fault server (tests/fault), including a
-# server that quotes the Authorization header back in its errors. Everything
+# docker config.json), an identity token and an SSH key passphrase against
+# a real htpasswd registry and sshd; against a token-server registry; and
+# with a password and bearer tokens against the fault server (tests/fault),
+# including a server that quotes the Authorization header back. Everything
 # printed and every file written (plans, reports, backups, the cache) is
 # then searched for the secrets, their base64 forms and anything shaped like
 # a JWT: none may appear. Files that hold manifests or reports must be
@@ -123,6 +124,38 @@ sweep restore -- restore --json -r "$R" -u "$USER_NAME" "$W/out/backup" "${V[@]}
 is "$SWEEP_STATUS" 0 "restore from the backup works"
 sweep run-dry -- run --dry-run -r "$R" -u "$USER_NAME" --keep-last 1 \
 	--report "$W/out/run-report.json" --metrics "$W/out/metrics.prom" "${V[@]}"
+
+# an identity token from docker's config (the registry wants Basic: refused)
+IDTOKEN=Id-$(_harness_random_hex 16)
+SECRETS+=("$IDTOKEN")
+mkdir -p "$S/docker-id"
+printf '{"auths":{"%s":{"identitytoken":"%s"}}}\n' "$REG_HOSTPORT" "$IDTOKEN" \
+	>"$S/docker-id/config.json"
+sweep stats-identity-token -u REGSWEEP_PASSWORD DOCKER_CONFIG="$S/docker-id" -- \
+	stats -r "$R" "${V[@]}"
+
+# an SSH key with a passphrase, for the storage view and GC over SSH
+if sshd_start >"$HARNESS_TMP/sshd.out" 2>&1; then
+	WRONG_PASSPHRASE=Wrong-$(_harness_random_hex 16)
+	SECRETS+=("$SSH_KEY_PASSPHRASE" "$WRONG_PASSPHRASE")
+	printf '%s\n' "$SSH_KEY_PASSPHRASE" >"$S/passphrase"
+	chmod 600 "$S/passphrase"
+	SSHO=(--ssh "$SSH_TARGET" --ssh-key "$SSH_KEY_PASS" --ssh-known-hosts "$SSH_KNOWN_HOSTS")
+	sweep ssh-stats -- stats -r "$R" -u "$USER_NAME" "${SSHO[@]}" \
+		--ssh-passphrase-file "$S/passphrase" --storage-root "$REG_ROOT" "${V[@]}"
+	is "$SWEEP_STATUS" 0 "stats with the storage read over SSH (key passphrase from a file) works"
+	sweep ssh-plan REGSWEEP_SSH_PASSPHRASE="$SSH_KEY_PASSPHRASE" -- plan -r "$R" -u "$USER_NAME" \
+		"${SSHO[@]}" --storage-root "$REG_ROOT" --keep-last 1 --out "$W/out/ssh-plan.json" "${V[@]}"
+	sweep ssh-wrong-passphrase REGSWEEP_SSH_PASSPHRASE="$WRONG_PASSPHRASE" -- stats -r "$R" \
+		-u "$USER_NAME" "${SSHO[@]}" --storage-root "$REG_ROOT" "${V[@]}"
+	isnt "$SWEEP_STATUS" 0 "a wrong key passphrase fails"
+	sweep gc-dry REGSWEEP_SSH_PASSPHRASE="$SSH_KEY_PASSPHRASE" -- gc --dry-run -r "$R" \
+		"${SSHO[@]}" --gc-command "echo 0 blobs marked, 0 blobs and 0 manifests eligible for deletion" \
+		--json "${V[@]}"
+	sshd_stop
+else
+	skip "no sshd: $(tail -n 1 "$HARNESS_TMP/sshd.out")" 5
+fi
 unset REGSWEEP_PASSWORD
 registry_stop
 
