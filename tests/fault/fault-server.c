@@ -992,6 +992,22 @@ static void url_with_query(struct url_buf *u, struct MHD_Connection *c, const ch
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, u);
 }
 
+/* Which kind of request a path is, for --on. */
+static unsigned request_kind(const char *url)
+{
+	if (strcmp(url, "/v2/_catalog") == 0)
+		return T_CATALOG;
+	if (strncmp(url, "/v2/", 4) != 0)
+		return T_NONE;
+	if (strstr(url + 4, "/tags/list"))
+		return T_TAGS;
+	if (strstr(url + 4, "/manifests/"))
+		return T_MANIFEST;
+	if (strstr(url + 4, "/blobs/"))
+		return T_BLOB;
+	return T_NONE;
+}
+
 static enum MHD_Result handle_main(struct MHD_Connection *c, const char *url, const char *method)
 {
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -1011,7 +1027,7 @@ static enum MHD_Result handle_main(struct MHD_Connection *c, const char *url, co
 		return route_token(c);
 	if (!authorised(c, auth, &ret))
 		return ret;
-	if (S.fault == FT_STALL_HEADERS && strcmp(url, "/v2/") != 0 && take_fault(S.target)) {
+	if (S.fault == FT_STALL_HEADERS && take_fault(request_kind(url))) {
 		wait_or_stop((long)S.stall_seconds * 1000);
 		return MHD_NO;   /* drop the connection without an answer */
 	}
