@@ -62,6 +62,20 @@ int cli_connect(struct cli_ctx *ctx);
  * (opened into ctx->cache unless --no-cache). */
 int cli_scan_options(struct cli_ctx *ctx, struct rs_scan_options *opts);
 
+/* Scan the registry as the settings say: the catalog and one request per
+ * tag, or with --index-from-storage every tag's digest read from the
+ * storage in one pass (then only the manifests are read, by digest).
+ * Returns like rs_scan(). */
+int cli_scan(struct cli_ctx *ctx, const struct rs_scan_options *opts, struct rs_inventory **out);
+
+/* Scan (cli_scan) and add what the storage view lists (cli_storage_view):
+ * the inventory plans and figures are made from. *blobs / *bytes are the
+ * blob store's on disk, -1 without a storage view. Returns 0, RS_EPARTIAL
+ * with *out set and a message saying what could not be read, or an error
+ * with *out NULL. */
+int cli_inventory(struct cli_ctx *ctx, const struct rs_scan_options *opts,
+		  struct rs_inventory **out, int64_t *blobs, int64_t *bytes);
+
 /* Write `len` bytes to stdout, or to `path` (mode 0600) when not NULL. */
 int cli_write_output(const char *path, const char *data, size_t len);
 

@@ -38,16 +38,10 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 	opts.need_dates = rs_policy_needs_dates(policy);
 	rs_log(RS_LOG_INFO, "scanning %s%s", rs_registry_url(ctx->registry),
 	       opts.need_dates ? " (with image dates)" : "");
-	rc = rs_scan(&inv, ctx->registry, &opts);
-	cli_progress_done(ctx);
+	rc = cli_inventory(ctx, &opts, &inv, &blobs, &bytes);
 	if (rc == RS_EPARTIAL)
 		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
 	else if (rc < 0)
-		goto done;
-	rc = cli_storage_view(ctx, inv, &opts, &blobs, &bytes);
-	if (rc == RS_EPARTIAL && !partial[0])
-		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
-	else if (rc < 0 && rc != RS_EPARTIAL)
 		goto done;
 	/* referrers pushed by digest, from the registry's referrers API when it has one */
 	rc = rs_referrers_discover(inv, ctx->registry, &opts, NULL);

@@ -14,6 +14,7 @@
 #include "plan_cli.h"
 #include "policy.h"
 #include "progress.h"
+#include "referrers.h"
 #include "report.h"
 #include "ssh_cli.h"
 #include "stats.h"
@@ -102,17 +103,13 @@ static int measure(struct run *run, int after, struct rs_inventory **inv)
 	if (rc < 0)
 		return rc;
 	opts.need_dates = !after && rs_policy_needs_dates(run->policy);
-	rc = rs_scan(inv, ctx->registry, &opts);
-	cli_progress_done(ctx);
+	rc = cli_inventory(ctx, &opts, inv, &blobs, &bytes);
 	if (rc == RS_EPARTIAL)
 		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
 	else if (rc < 0)
 		return rc;
-	rc = cli_storage_view(ctx, *inv, &opts, &blobs, &bytes);
-	if (rc == RS_EPARTIAL && !partial[0])
-		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
-	else if (rc < 0 && rc != RS_EPARTIAL)
-		return rc;
+	/* the figures are those `regsweep stats` gives: taken before the
+	 * referrers lookup, which only the plan needs */
 	rc = rs_stats_compute(&stats, *inv);
 	if (rc == 0)
 		rc = rs_stats_per_repo(&per_repo, *inv);
@@ -122,6 +119,15 @@ static int measure(struct run *run, int after, struct rs_inventory **inv)
 	stats.storage_bytes = bytes;
 	rc = rs_report_figures(run->report, after, &stats, per_repo, (*inv)->nrepos);
 	free(per_repo);
+	if (rc == 0 && !after) {
+		/* referrers pushed by digest, from the registry's referrers API when it has one */
+		int rrc = rs_referrers_discover(*inv, ctx->registry, &opts, NULL);
+
+		if (rrc == RS_EPARTIAL && !partial[0])
+			rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+		else if (rrc < 0 && rrc != RS_EPARTIAL)
+			rc = rrc;
+	}
 	if (rc == 0 && partial[0])
 		rc = rs_error_set(RS_EPARTIAL, "some repositories could not be read completely, so "
 				  "nothing is deleted in them (%s)", partial);

@@ -24,18 +24,11 @@ int cmd_stats(struct cli_ctx *ctx)
 		rc = cli_scan_options(ctx, &opts);
 	if (rc < 0)
 		return rc;
-	scan_rc = rs_scan(&inv, ctx->registry, &opts);
+	scan_rc = cli_inventory(ctx, &opts, &inv, &storage_blobs, &storage_bytes);
 	rs_log(RS_LOG_VERBOSE, "scan: %llu requests",
 	       (unsigned long long)rs_http_request_count(ctx->http));
 	if (scan_rc < 0 && scan_rc != RS_EPARTIAL)
 		return scan_rc;
-	if (scan_rc == 0) {
-		scan_rc = cli_storage_view(ctx, inv, &opts, &storage_blobs, &storage_bytes);
-		if (scan_rc < 0 && scan_rc != RS_EPARTIAL) {
-			rc = scan_rc;
-			goto done;
-		}
-	}
 	if (scan_rc == RS_EPARTIAL) {
 		/* figures from a scan with failed reads would be wrong: say so and fail */
 		rc = rs_error_set(RS_ERROR, "the scan could not read everything: %s",

@@ -10,11 +10,14 @@ static int last_code;
 
 int rs_error_set(int code, const char *fmt, ...)
 {
+	char message[sizeof(last_message)];
 	va_list ap;
 
+	/* format aside first: the arguments may include rs_error_message() */
 	va_start(ap, fmt);
-	vsnprintf(last_message, sizeof(last_message), fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	memcpy(last_message, message, sizeof(last_message));
 	last_code = code;
 	return code;
 }
@@ -29,6 +32,8 @@ int rs_error_prefix(const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	plen = strlen(prefix);
+	if (plen >= sizeof(last_message))
+		plen = sizeof(last_message) - 1;
 	mlen = strlen(last_message);
 	if (plen + mlen >= sizeof(last_message))
 		mlen = sizeof(last_message) - plen - 1;

@@ -29,7 +29,8 @@ enum rs_error_code {
 };
 
 /* Record `code` and a printf-style message as the last error; returns `code`
- * so that `return rs_error_set(RS_EPROTO, "...")` reads naturally. */
+ * so that `return rs_error_set(RS_EPROTO, "...")` reads naturally. The
+ * arguments may include rs_error_message() itself. */
 int rs_error_set(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -47,7 +47,7 @@ void rs_secret_register(const char *secret)
 	char **grown;
 	char *copy;
 
-	/* A secret of one to three characters would turn every matching letter
+	/* A secret of one or two characters would turn every matching letter
 	 * of every line into "***": such a secret is never formatted anyway,
 	 * and masking it would make the output unreadable. */
 	if (!secret || strlen(secret) < RS_SECRET_MIN_MASK)

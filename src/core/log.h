@@ -30,7 +30,7 @@ void rs_log(enum rs_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Secrets shorter than this are not masked (they would mask ordinary text). */
-#define RS_SECRET_MIN_MASK 4
+#define RS_SECRET_MIN_MASK 3
 
 /* Remember a secret so that it is masked in every logged line and in
  * rs_redact(). The string is copied; strings shorter than

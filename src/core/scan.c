@@ -877,3 +877,48 @@ int rs_scan_add_stored(struct rs_inventory *inv, struct rs_registry *reg,
 	scan.borrowed_inv = 1;
 	return scan_finish(&scan, rc, &same);
 }
+
+int rs_scan_known_tags(struct rs_inventory **out, struct rs_registry *reg,
+		       const struct rs_scan_options *opts, char *const *repos,
+		       const unsigned char *failed_repos, size_t nrepos,
+		       const struct rs_known_tag *tags, size_t ntags)
+{
+	struct scan scan;
+	int rc;
+
+	*out = NULL;
+	memset(&scan, 0, sizeof(scan));
+	scan.reg = reg;
+	scan.opts = opts;
+	rc = rs_registry_ping(reg);
+	if (rc == 0)
+		rc = rs_inventory_new(&scan.inv, rs_registry_url(reg));
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < nrepos && rc == 0; i++) {
+		struct rs_repo *repo;
+
+		if (!wanted(&scan, repos[i]))
+			continue;
+		rc = rs_inventory_add_repo(&repo, scan.inv, repos[i]);
+		if (rc == 0 && failed_repos && failed_repos[i])
+			repo->failed = 1;
+		scan.progress.repos++;
+	}
+	for (size_t i = 0; i < ntags && rc == 0; i++) {
+		struct rs_repo *repo = rs_inventory_find_repo(scan.inv, tags[i].repo);
+
+		if (!repo)
+			continue;
+		rc = rs_repo_add_tag(NULL, repo, tags[i].tag, tags[i].digest);
+		scan.progress.tags++;
+		if (rc == 0)
+			fetch_child(&scan, repo, tags[i].digest);
+	}
+	if (rc < 0) {
+		fail_fatal(&scan, rc);
+		rs_http_cancel(rs_registry_http(reg));
+	}
+	rc = rs_http_run(rs_registry_http(reg));
+	return scan_finish(&scan, rc, out);
+}

@@ -84,4 +84,21 @@ int rs_scan_add_stored(struct rs_inventory *inv, struct rs_registry *reg,
 		       const struct rs_stored_manifest *list, size_t count,
 		       const struct rs_scan_options *opts);
 
+/* A tag whose digest is already known (read from the storage). */
+struct rs_known_tag {
+	const char *repo;
+	const char *tag;
+	const char *digest;
+};
+
+/* Build an inventory from known repositories and tags instead of the
+ * catalog and one request per tag: each distinct manifest is read by digest
+ * (from the cache when it is there) and verified, and index children are
+ * followed. Repositories named in `failed_repos` are marked failed. The
+ * options' shard and filter apply. Returns like rs_scan(). */
+int rs_scan_known_tags(struct rs_inventory **out, struct rs_registry *reg,
+		       const struct rs_scan_options *opts, char *const *repos,
+		       const unsigned char *failed_repos, size_t nrepos,
+		       const struct rs_known_tag *tags, size_t ntags);
+
 #endif
