@@ -745,6 +745,7 @@ sshd_start() {
 	chmod 600 "$dir/authorized_keys"
 
 	SSH_PORT=$(_harness_free_port)
+	mkdir -p "$dir/tmp" && chmod 1777 "$dir/tmp"
 	cat >"$dir/sshd_config" <<EOF
 ListenAddress 127.0.0.1
 Port $SSH_PORT
@@ -756,6 +757,9 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 PermitRootLogin prohibit-password
+# each test's sshd gives its sessions a TMPDIR of their own, so what remote
+# scripts leave in it is this test's alone
+SetEnv TMPDIR=$dir/tmp
 Subsystem sftp internal-sftp
 PrintMotd no
 X11Forwarding no

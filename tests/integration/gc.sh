@@ -71,7 +71,7 @@ read_only() {
 }
 
 runner_dirs() {
-	find /tmp -maxdepth 1 -name 'regsweep-gc.*' 2>/dev/null | wc -l
+	find "$SSH_DIR/tmp" -maxdepth 1 -name 'regsweep-gc.*' 2>/dev/null | wc -l
 }
 
 # pull_ok REPO REF: every manifest, child, config and layer of REPO:REF
