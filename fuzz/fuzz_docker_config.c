@@ -56,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	registry = registries[data[0] % (sizeof(registries) / sizeof(registries[0]))];
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, data + 1, size - 1, 0) != (ssize_t)(size - 1))
 		abort();
+	rs_error_clear();   /* a message from an earlier input is not this one's */
 	rc = rs_docker_config_lookup(&creds, path, registry, 200);
 	if (rc < 0) {
 		FUZZ_ASSERT(creds == NULL);
