@@ -511,6 +511,13 @@ static int is_refusal(int rc)
 	return rc == RS_EUNSUPPORTED || rc == RS_EREADONLY || rc == RS_EAUTH || rc == RS_EDENIED;
 }
 
+/* Must every further delete stop? A refusal, or a registry that no longer
+ * answers: sending it the remaining deletes would only fail each one. */
+static int stops_deleting(int rc)
+{
+	return is_refusal(rc) || rc == RS_ENET || rc == RS_ETIMEOUT;
+}
+
 /* DELETE one digest and confirm it is gone. Returns a refusal or
  * RS_ECANCELLED when deleting must stop, else 0 (the item says how it went). */
 static int delete_item(struct apply_run *run, struct rs_apply_item *item)
@@ -542,7 +549,7 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	}
 	if (rc < 0) {
 		set_outcome(item, RS_APPLY_FAILED, "%s", rs_error_message());
-		return is_refusal(rc) ? rc : 0;
+		return stops_deleting(rc) ? rc : 0;
 	}
 	call = (struct rs_reg_call)RS_REG_CALL_INIT;
 	call.method = "HEAD";
@@ -559,7 +566,16 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	else if (rc == 0)
 		set_outcome(item, RS_APPLY_FAILED, "the registry accepted the delete but still "
 			    "serves %s", item->digest);
-	else
+	else if (stops_deleting(rc)) {
+		char why[1024];
+
+		/* the registry accepted it (202); it went away before we could look */
+		rs_strlcpy(why, rs_error_message(), sizeof(why));
+		set_outcome(item, RS_APPLY_DELETED, "the registry accepted the delete; not confirmed: "
+			    "%s", why);
+		return rs_error_set(rc, "the registry stopped answering after deleting %s: %s",
+				    item->digest, why);
+	} else
 		set_outcome(item, RS_APPLY_FAILED, "deleted, but the check that it is gone "
 			    "failed: %s", rs_error_message());
 	return 0;
@@ -621,7 +637,7 @@ static int finish(struct apply_run *run, int rc)
 	char *json = NULL;
 
 	count_outcomes(r);
-	if (rc < 0 && (is_refusal(rc) || rc == RS_ECANCELLED)) {
+	if (rc < 0 && (stops_deleting(rc) || rc == RS_ECANCELLED)) {
 		r->stop_code = rc;
 		r->stop_reason = strdup(rs_error_message());
 	}
@@ -640,9 +656,10 @@ static int finish(struct apply_run *run, int rc)
 	if (rc == RS_ECANCELLED)
 		return rs_error_set(rc, "interrupted: %zu deleted, %zu not attempted; run apply "
 				    "again to finish", r->deleted, r->pending);
-	if (rc < 0 && is_refusal(rc))
-		return rs_error_set(rc, "%s; stopped: %zu deleted, %zu not attempted", r->stop_reason
-				    ? r->stop_reason : "the registry refused", r->deleted, r->pending);
+	if (rc < 0 && stops_deleting(rc))
+		return rs_error_set(rc, "%s; stopped: %zu deleted, %zu not attempted%s", r->stop_reason
+				    ? r->stop_reason : "the registry refused", r->deleted, r->pending,
+				    is_refusal(rc) ? "" : "; run apply again once the registry answers");
 	if (rc < 0)
 		return rc;
 	if (r->failed)
