@@ -2,6 +2,7 @@
  * every stored manifest (tagged or not) goes into the inventory, and the
  * blob store's figures become the storage figures of the summary. */
 #include "cli.h"
+#include "storage_remote.h"
 #include "error.h"
 #include "inventory.h"
 #include "log.h"
@@ -36,7 +37,10 @@ int cli_storage_view(struct cli_ctx *ctx, struct rs_inventory *inv,
 			return rc;
 	}
 	rc = cli_storage_locate(ctx, ssh, &fs, &root);
-	if (rc == 0)
+	/* over SSH one remote `find` reads it all; locally, walk the files */
+	if (rc == 0 && ssh)
+		rc = rs_storage_read_remote(&view, ssh, root, (long)s->command_timeout * 1000);
+	else if (rc == 0)
 		rc = rs_storage_read(&view, &fs, root, NULL);
 	if (rc < 0)
 		goto done;

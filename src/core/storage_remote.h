@@ -1,0 +1,24 @@
+/* storage_remote.h: the storage view in one remote pass. Over SFTP the walk
+ * of storage.c costs a round trip per directory and file; here a single
+ * `find` on the host prints every manifest revision (with its time) and
+ * every blob's size, so reading a large registry's storage costs one
+ * command. Only the storage root (the user's setting, quoted) goes into the
+ * command; its output is parsed and checked, never run. The view is the
+ * same as rs_storage_read() gives, except that revision links are not
+ * opened (their directory names the digest), so bad_links stays 0.
+ */
+#ifndef RS_STORAGE_REMOTE_H
+#define RS_STORAGE_REMOTE_H
+
+#include "storage.h"
+
+struct rs_ssh;
+
+/* Read the view of the storage under `root` on the SSH host. *out is the
+ * caller's (rs_storage_view_free). A missing root, or one that holds
+ * something but no docker/registry/v2, is RS_ENOTFOUND; an empty root is an
+ * empty view. */
+int rs_storage_read_remote(struct rs_storage_view **out, struct rs_ssh *ssh, const char *root,
+			   long timeout_ms);
+
+#endif
