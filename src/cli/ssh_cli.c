@@ -1,6 +1,7 @@
 /* ssh_cli.c: SSH sessions, GC options and GC figures from the settings (see
  * ssh_cli.h). */
 #include "ssh_cli.h"
+#include "storage_remote.h"
 #include "error.h"
 #include "inventory.h"
 #include "log.h"
@@ -127,7 +128,9 @@ int cli_storage_blobs(struct cli_ctx *ctx, struct rs_ssh *ssh, int64_t *blobs, i
 		return 0;
 	rc = cli_storage_locate(ctx, ssh, &fs, &root);
 	opts.list_manifests = 0;
-	if (rc == 0)
+	if (rc == 0 && ssh)
+		rc = rs_storage_read_remote(&view, ssh, root, (long)s->command_timeout * 1000);
+	else if (rc == 0)
 		rc = rs_storage_read(&view, &fs, root, &opts);
 	if (rc == 0) {
 		*blobs = view->blobs;
