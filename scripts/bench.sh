@@ -41,6 +41,7 @@ export REGSWEEP="$top/regsweep"
 
 echo "== filling a registry with $repos x $tags images"
 registry_start >/dev/null
+sshd_start >/dev/null
 registry_stop
 python3 "$top/scripts/bench-fill.py" "$REG_ROOT" "$repos" "$tags" --urls "$HARNESS_TMP/urls" >/dev/null
 # as deployed: the packaged config keeps an in-memory blob descriptor cache
@@ -108,8 +109,17 @@ measure "stats cold" 0 stats --cache-dir "$cache.stats"
 measure "stats warm" 0 stats --cache-dir "$cache.stats"
 measure "plan --keep-last 5 cold" "$ntags" plan --keep-last 5 --cache-dir "$cache.plan"
 measure "plan --keep-last 5 warm" 0 plan --keep-last 5 --cache-dir "$cache.plan"
+# every tag's digest from the storage in one remote pass over SSH (the
+# storage view too): the API is asked only for manifests, by digest
+storage=(--index-from-storage --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY"
+	--ssh-known-hosts "$SSH_KNOWN_HOSTS" --storage-root "$REG_ROOT")
+measure "stats storage-index cold" 0 stats --cache-dir "$cache.index" "${storage[@]}"
+index_line=$(grep -o 'storage: [0-9]* tags of [0-9]* repositories.* in [0-9.]* s' \
+	"$HARNESS_TMP/stats storage-index cold.err" || true)
+measure "stats storage-index warm" 0 stats --cache-dir "$cache.index" "${storage[@]}"
 echo
 echo "ceiling (wrk GET, $jobs connections): manifests $ceiling requests/s, config blobs $ceiling_config requests/s"
 echo "ceil-s: the seconds wrk needs for the same requests; of-ceil: ceil-s / wall-s"
+[ -n "$index_line" ] && echo "storage index (one remote find over SSH): ${index_line#storage: }"
 echo "memory budget at this size: 16 MiB + 1 KiB x $ntags tags = $(( (16 * 1024 + ntags) / 1024 )) MiB"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
