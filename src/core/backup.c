@@ -162,7 +162,7 @@ static int parse_entry(struct rs_backup_entry *e, const cJSON *obj, const char *
 	rs_strlcpy(e->digest, digest, sizeof(e->digest));
 	e->repo = strdup(repo);
 	e->media_type = rs_strdup(mt);
-	e->size = cJSON_IsNumber(size) ? (int64_t)size->valuedouble : 0;
+	e->size = cJSON_IsNumber(size) ? rs_double_to_int64(size->valuedouble, 0) : 0;
 	if (!e->repo || (mt && !e->media_type))
 		return rs_error_set(RS_ERROR, "out of memory");
 	e->tags = calloc((size_t)cJSON_GetArraySize(tags) + 1, sizeof(*e->tags));

@@ -368,7 +368,7 @@ static int read_manifest(struct rs_plan_manifest *m, const struct reader *rd, co
 	if (rc == 0 && size && !cJSON_IsNumber(size))
 		rc = bad(rd, "'size' is not a number");
 	if (rc == 0)
-		m->size = size ? (int64_t)size->valuedouble : 0;
+		m->size = size ? rs_double_to_int64(size->valuedouble, -1) : 0;
 	return rc;
 }
 
@@ -586,7 +586,7 @@ static int read_root(struct reader *rd, const cJSON *root)
 	plan->totals.reclaimable_bytes = -1;
 	if (cJSON_IsNumber(member(totals, "reclaimable_bytes")))
 		plan->totals.reclaimable_bytes =
-			(int64_t)member(totals, "reclaimable_bytes")->valuedouble;
+			rs_double_to_int64(member(totals, "reclaimable_bytes")->valuedouble, -1);
 	rs_plan_count(plan);
 	return 0;
 }

@@ -15,6 +15,53 @@
 
 #define REGEX_PREFIX "regex:"
 #define MAX_PATTERN 1024
+#define MAX_QUANTIFIERS 64
+#define MAX_REPEAT 255
+
+/* Would compiling `re` cost without bound? glibc builds an automaton whose
+ * size multiplies with stacked quantifiers ("a++++") and large counted
+ * repetitions, so those are refused before regcomp sees them. */
+static int regex_too_costly(const char *re)
+{
+	int quantifiers = 0, last_was_quantifier = 0;
+
+	for (const char *c = re; *c; c++) {
+		int quantifier = 0;
+
+		if (*c == '\\' && c[1]) {
+			c++;
+		} else if (*c == '[') {
+			/* a bracket expression: ']' first is literal */
+			c++;
+			if (*c == '^')
+				c++;
+			if (*c == ']')
+				c++;
+			while (*c && *c != ']')
+				c++;
+			if (!*c)
+				return 0;   /* regcomp reports the unbalanced bracket */
+		} else if (*c == '*' || *c == '+' || *c == '?') {
+			quantifier = 1;
+		} else if (*c == '{') {
+			char *end;
+			long lo = strtol(c + 1, &end, 10), hi = lo;
+
+			if (*end == ',')
+				hi = end[1] == '}' ? lo : strtol(end + 1, &end, 10);
+			if (lo > MAX_REPEAT || hi > MAX_REPEAT)
+				return 1;
+			quantifier = 1;
+		}
+		if (quantifier && (last_was_quantifier || ++quantifiers > MAX_QUANTIFIERS))
+			return 1;
+		last_was_quantifier = quantifier;
+		if (*c == '{')
+			while (c[1] && *c != '}')
+				c++;
+	}
+	return 0;
+}
 
 static const char *const rule_keys[] = {
 	"name", "repos", "tags", "keep", "keep_last", "keep_newer_than", "keep_tags"
@@ -48,6 +95,12 @@ int rs_pattern_list_add(struct rs_pattern_list *list, const char *pattern, const
 		if (!*body) {
 			free(p->text);
 			return rs_error_set(RS_EUSAGE, "%s: empty regular expression", what);
+		}
+		if (regex_too_costly(body)) {
+			free(p->text);
+			return rs_error_set(RS_EUSAGE, "%s: regular expression '%s' stacks repetitions "
+					    "(like '++' or '{300}'), which POSIX leaves undefined and which "
+					    "can exhaust memory: simplify it", what, body);
 		}
 		snprintf(anchored, sizeof(anchored), "^(%s)$", body);
 		rc = regcomp(&p->re, anchored, REG_EXTENDED | REG_NOSUB);

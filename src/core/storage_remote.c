@@ -7,6 +7,8 @@
 #include "ssh.h"
 #include "util.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +102,17 @@ static int on_line(enum rs_ssh_stream stream, const char *line, size_t len, void
 		rv->state = 3;
 	else if (line[0] == 'B' && line[1] == ' ') {
 		char *num_end;
-		unsigned long long size = strtoull(line + 2, &num_end, 10);
+		unsigned long long size;
 
-		if (num_end == end) {
-			rv->view->blobs = rv->view->blobs < 0 ? 1 : rv->view->blobs + 1;
-			rv->view->bytes = (rv->view->bytes < 0 ? 0 : rv->view->bytes) + (int64_t)size;
+		errno = 0;
+		size = strtoull(line + 2, &num_end, 10);
+		if (num_end == end && errno == 0 && line[2] != '-' && size <= (unsigned long long)INT64_MAX) {
+			rv->view->blobs++;
+			/* a sum past what an int64 holds is pinned there, not wrapped */
+			if ((int64_t)size > INT64_MAX - rv->view->bytes)
+				rv->view->bytes = INT64_MAX;
+			else
+				rv->view->bytes += (int64_t)size;
 		}
 	} else if (line[0] == 'R' && line[1] == ' ' && len > 2 + sizeof(repos) - 1 &&
 		   strncmp(line + 2, repos, sizeof(repos) - 1) == 0) {
@@ -132,8 +140,9 @@ static int on_line(enum rs_ssh_stream stream, const char *line, size_t len, void
 
 			snprintf(digest, sizeof(digest), "sha256:%.64s", hex);
 			if (rs_digest_valid(digest))
-				rc = add_revision(rv, repo, digest + 7, when > 0 ? (int64_t)when
-										: RS_TIME_UNKNOWN);
+				rc = add_revision(rv, repo, digest + 7,
+						  when > 0 ? rs_double_to_int64(when, RS_TIME_UNKNOWN)
+							   : RS_TIME_UNKNOWN);
 		}
 	}
 	return rc;

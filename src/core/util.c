@@ -280,6 +280,14 @@ char *rs_time_format(char *out, size_t outsize, int64_t when)
 	return out;
 }
 
+int64_t rs_double_to_int64(double value, int64_t fallback)
+{
+	/* 2^63 is exactly representable; anything at or past it is not an int64 */
+	if (!(value > -9223372036854775808.0 && value < 9223372036854775808.0))
+		return fallback;
+	return (int64_t)value;
+}
+
 char *rs_strdup(const char *s)
 {
 	return s ? strdup(s) : NULL;

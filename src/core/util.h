@@ -32,6 +32,10 @@ int rs_time_parse(int64_t *out, const char *text);
  * for RS_TIME_UNKNOWN. */
 char *rs_time_format(char *out, size_t outsize, int64_t when);
 
+/* `value` as an int64_t when it is a finite number in range, else
+ * `fallback` (converting an out-of-range double is undefined behaviour). */
+int64_t rs_double_to_int64(double value, int64_t fallback);
+
 /* strdup that accepts NULL (returns NULL). */
 char *rs_strdup(const char *s);
 
