@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # test.sh: install what the tests need, build regsweep and run every test.
 #
-#   scripts/test.sh              unit and integration tests (make check)
+#   scripts/test.sh              unit and integration tests (make check), then
+#                                the whole suite again under AddressSanitizer and
+#                                UndefinedBehaviorSanitizer and the unit tests under
+#                                valgrind (scripts/sanitize.sh)
+#   scripts/test.sh --quick      make check only
 #   scripts/test.sh --distcheck  also `make distcheck`
 #
 # Prints one closing line "N passed, N failed" (and skipped, if any);
@@ -12,11 +16,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib/deps.sh
 . "$top/scripts/lib/deps.sh"
 
-distcheck=0
+distcheck=0 sanitize=1
 for arg in "$@"; do
 	case $arg in
 	--distcheck) distcheck=1 ;;
-	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	--quick) sanitize=0 ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) echo "test.sh: unknown option '$arg'" >&2; exit 2 ;;
 	esac
 done
@@ -48,6 +53,19 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	echo "make check failed without a failing test case:"
 	tail -30 "$top/test-suite.log" 2>/dev/null || true
 	failed=$((failed + 1))
+fi
+
+# The sanitizer and valgrind runs count as one more test each way: their own
+# summary says what they found.
+if [ "$sanitize" -eq 1 ]; then
+	if bash "$top/scripts/sanitize.sh" >"$top/sanitize.log" 2>&1; then
+		passed=$((passed + 1))
+		sed -n '/^sanitize.sh summary:/,$p' "$top/sanitize.log"
+	else
+		failed=$((failed + 1))
+		echo "=== scripts/sanitize.sh found problems ==="
+		tail -40 "$top/sanitize.log"
+	fi
 fi
 
 if [ "$distcheck" -eq 1 ]; then
