@@ -511,8 +511,14 @@ static int is_refusal(int rc)
 	return rc == RS_EUNSUPPORTED || rc == RS_EREADONLY || rc == RS_EAUTH || rc == RS_EDENIED;
 }
 
-/* Must every further delete stop? A refusal, or a registry that no longer
- * answers: sending it the remaining deletes would only fail each one. */
+/* A registry that no longer answers at all (no status came back): sending
+ * it the remaining deletes would only fail each one. A 5xx is an answer. */
+static int unreachable(int rc, long status)
+{
+	return (rc == RS_ENET || rc == RS_ETIMEOUT) && status == 0;
+}
+
+/* Must every further delete stop? A refusal, or a registry gone away. */
 static int stops_deleting(int rc)
 {
 	return is_refusal(rc) || rc == RS_ENET || rc == RS_ETIMEOUT;
@@ -525,6 +531,7 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	struct rs_reg_call call = RS_REG_CALL_INIT;
 	struct rs_reg_answer answer;
 	char path[1024], scope[512];
+	long status;
 	int rc;
 
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", item->repo, item->digest);
@@ -533,6 +540,7 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	call.scope = rs_registry_scope(scope, sizeof(scope), item->repo, "delete");
 	call.max_body = 64 * 1024;
 	rc = rs_registry_call(run->reg, &call, &answer);
+	status = answer.status;
 	rs_reg_answer_release(&answer);
 	if (rc == RS_ENOTFOUND) {
 		set_outcome(item, RS_APPLY_GONE, NULL);
@@ -549,7 +557,7 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	}
 	if (rc < 0) {
 		set_outcome(item, RS_APPLY_FAILED, "%s", rs_error_message());
-		return stops_deleting(rc) ? rc : 0;
+		return is_refusal(rc) || unreachable(rc, status) ? rc : 0;
 	}
 	call = (struct rs_reg_call)RS_REG_CALL_INIT;
 	call.method = "HEAD";
@@ -557,6 +565,7 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	call.accept = RS_MANIFEST_ACCEPT;
 	call.scope = rs_registry_scope(scope, sizeof(scope), item->repo, "pull");
 	rc = rs_registry_call(run->reg, &call, &answer);
+	status = answer.status;
 	rs_reg_answer_release(&answer);
 	if (rc == RS_ENOTFOUND)
 		set_outcome(item, RS_APPLY_DELETED, NULL);
@@ -566,7 +575,7 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	else if (rc == 0)
 		set_outcome(item, RS_APPLY_FAILED, "the registry accepted the delete but still "
 			    "serves %s", item->digest);
-	else if (stops_deleting(rc)) {
+	else if (unreachable(rc, status)) {
 		char why[1024];
 
 		/* the registry accepted it (202); it went away before we could look */

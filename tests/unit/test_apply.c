@@ -201,7 +201,8 @@ static void setup(struct env *e)
 	rs_policy_free(policy);
 	rs_settings_release(&s);
 	rs_inventory_free(inv);
-	snprintf(e->dir, sizeof(e->dir), "apply-test-XXXXXX");
+	snprintf(e->dir, sizeof(e->dir), "%s/apply-test-XXXXXX",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	cr_assert_not_null(mkdtemp(e->dir));
 }
 
