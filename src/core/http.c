@@ -48,7 +48,6 @@ struct rs_http_req {
 	CURL *easy;
 	struct rs_buf resp_body;
 	int attempts;
-	long retry_after_refused;    /* a Retry-After (s) too long to wait for, 0 if none */
 	int64_t not_before_ms;       /* retry backoff: do not start before */
 	int64_t started_ms;
 	struct rs_http_req *next;    /* queue link */
@@ -383,13 +382,22 @@ static int transient(struct rs_http *http, struct rs_http_req *req, CURLcode cc,
 	    curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
 	    retry_after > 0) {
 		/* A server that asks for longer than the user lets a transfer stall
-		 * (--timeout) is not waited for: the request fails now, saying so. */
-		if (retry_after > (http->opts.stall_timeout_ms + 999) / 1000 ||
-		    retry_after > http->opts.backoff_max_ms / 1000) {
-			req->retry_after_refused = (long)retry_after;
-			return 0;
+		 * (--timeout), or than the backoff cap, is not waited for that long:
+		 * a hostile Retry-After must not hold the run past its own limits. */
+		long cap = http->opts.backoff_max_ms < http->opts.stall_timeout_ms
+				   ? http->opts.backoff_max_ms : http->opts.stall_timeout_ms;
+
+		if (retry_after > cap / 1000) {
+			if (!http->warned_retry_after) {
+				http->warned_retry_after = 1;
+				rs_log(RS_LOG_WARN, "warning: the registry asks to wait %ld s before "
+				       "retrying (%ld); waiting %ld ms at most (--timeout)",
+				       (long)retry_after, status, cap);
+			}
+			delay = cap;
+		} else {
+			delay = (long)retry_after * 1000;
 		}
-		delay = (long)retry_after * 1000;
 		*server_asked = 1;
 	}
 	*delay_ms = delay;
@@ -512,11 +520,6 @@ static int attempt_done(struct rs_http *http, struct rs_http_req *req, CURLcode 
 			http->pause_until_ms = req->not_before_ms;
 		queue_push(http, req);
 		return 1;
-	}
-	if (req->retry_after_refused && !http->warned_retry_after) {
-		http->warned_retry_after = 1;
-		rs_log(RS_LOG_WARN, "warning: the registry asks to wait %ld s before retrying (%ld), "
-		       "longer than --timeout allows: not waiting", req->retry_after_refused, status);
 	}
 	if (cc != CURLE_OK)
 		rc = describe_failure(http, req, cc);
