@@ -1,6 +1,7 @@
 /* cmd_config.c: `regsweep config`, the effective settings with secrets masked. */
 #include "cli.h"
 #include "error.h"
+#include "planfile.h"
 #include "policy.h"
 #include "util.h"
 
@@ -27,6 +28,9 @@ int cmd_config(struct cli_ctx *ctx)
 			char value[1024];
 
 			rs_settings_format(&ctx->settings, (int)i, value, sizeof(value));
+			if (strcmp(rs_setting_table[i].name, "registry") == 0)
+				rs_url_strip_userinfo(value, sizeof(value), ctx->settings.registry ?
+						      ctx->settings.registry : "");
 			cJSON_AddStringToObject(root, rs_setting_table[i].name, value);
 		}
 		text = root ? cJSON_Print(root) : NULL;
@@ -40,6 +44,9 @@ int cmd_config(struct cli_ctx *ctx)
 			char value[1024];
 
 			rs_settings_format(&ctx->settings, (int)i, value, sizeof(value));
+			if (strcmp(rs_setting_table[i].name, "registry") == 0)
+				rs_url_strip_userinfo(value, sizeof(value), ctx->settings.registry ?
+						      ctx->settings.registry : "");
 			rc = rs_buf_printf(&out, "%-20s %-40s # %s\n", rs_setting_table[i].name, value,
 					   rs_settings_source_name(ctx->settings.sources[i]));
 		}

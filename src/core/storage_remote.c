@@ -94,11 +94,11 @@ static int on_line(enum rs_ssh_stream stream, const char *line, size_t len, void
 	if (++rv->view->entries > MAX_LINES)
 		return rs_error_set(RS_ERROR, "the storage holds more than %llu entries",
 				    (unsigned long long)MAX_LINES);
-	if (strncmp(line, "@@noroot", len) == 0)
+	if (len == 8 && memcmp(line, "@@noroot", 8) == 0)
 		rv->state = 1;
-	else if (strncmp(line, "@@notregistry", len) == 0)
+	else if (len == 13 && memcmp(line, "@@notregistry", 13) == 0)
 		rv->state = 2;
-	else if (strncmp(line, "@@done", len) == 0)
+	else if (len == 6 && memcmp(line, "@@done", 6) == 0)
 		rv->state = 3;
 	else if (line[0] == 'B' && line[1] == ' ') {
 		char *num_end;

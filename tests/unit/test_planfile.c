@@ -239,6 +239,7 @@ Test(planfile, private_file_mode)
 	cr_assert_eq(st.st_mode & 0777, 0600);
 	cr_assert_eq(rs_planfile_read(&back, path), 0, "%s", rs_error_message());
 	cr_assert_eq(back->totals.manifests_deleted, 2);
+	rs_plan_free(back);
 	unlink(path);
 	cr_assert_eq(rs_planfile_read(&back, path), RS_EUSAGE);
 	cr_assert_null(back);
