@@ -76,9 +76,13 @@ if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
 	fi
 else
 	say "copying $top (not a git checkout)"
-	tar -C "$top" --exclude='*.o' --exclude='*.a' --exclude=autom4te.cache \
-		--exclude=config.status --exclude=config.log --exclude=Makefile \
-		--exclude=config.h --exclude=fuzz-build -cf - . | tar -xf - -C "$src" || exit 2
+	tar -C "$top" --exclude=autom4te.cache --exclude=fuzz-build -cf - . |
+		tar -xf - -C "$src" || exit 2
+	# a build in that tree left programs and test results that the VPATH
+	# builds below would take as up to date: clean them away first
+	if [[ -f $src/Makefile ]]; then
+		make -C "$src" -s distclean >/dev/null 2>&1 || exit 2
+	fi
 fi
 (cd "$src" && autoreconf -fi >"$tmp/autoreconf.log" 2>&1) || {
 	tail -n 20 "$tmp/autoreconf.log"
