@@ -111,16 +111,28 @@ stats_json --cache-dir "$cache" -v
 is "$RUN_STDOUT" "$cold" "a warm run gives the same figures"
 like "$RUN_STDERR" 'manifests/t 304' "a warm run gets 304 Not Modified for unchanged tags"
 unlike "$RUN_STDERR" 'manifests/[a-z0-9]+ 200' "and reads no tag's manifest body again"
-find "$cache/blobs" -type f | head -1 >/dev/null
+packs=$(find "$cache/packs" -name '*.pack' | wc -l)
+is "$packs" 1 "the cold run wrote one pack, not a file per entry"
+is "$(find "$cache/packs" -name '*.idx' | wc -l)" 1 "with one index"
+# every byte of every entry overwritten; the headers and indexes stay
 n=0
 while read -r f; do
-	printf 'garbage' >"$f"
+	python3 -c 'import os, sys
+with open(sys.argv[1], "r+b") as f:
+    size = os.fstat(f.fileno()).st_size
+    f.seek(8)
+    f.write(b"x" * (size - 8))' "$f"
 	n=$((n + 1))
-done < <(find "$cache/blobs" -type f)
-ok $((n > 0 ? 0 : 1)) "the cache holds entries ($n)"
+done < <(find "$cache/packs" -name '*.pack')
+ok $((n > 0 ? 0 : 1)) "the cache holds packs ($n)"
 stats_json --cache-dir "$cache" -v
 is "$RUN_STDOUT" "$cold" "corrupt cache entries are refetched, never trusted"
 like "$RUN_STDERR" 'corrupt' "and the corruption is reported at -v"
+stats_json --cache-dir "$cache" -v
+is "$RUN_STDOUT" "$cold" "the run after gives the same figures"
+unlike "$RUN_STDERR" 'corrupt' "from a cache the corrupt entries were merged out of"
+unlike "$RUN_STDERR" 'manifests/[a-z0-9]+ 200' "and warm again"
+is "$(find "$cache/packs" -name '*.pack' | wc -l)" 1 "in one pack"
 stats_json --no-cache --cache-dir "$HARNESS_TMP/none"
 is "$RUN_STDOUT" "$cold" "--no-cache gives the same figures"
 ok $([[ ! -e $HARNESS_TMP/none ]] && echo 0 || echo 1) "--no-cache writes no cache"
