@@ -9,7 +9,8 @@ usage: bench-fill.py ROOT REPOS TAGS [--prefix NAME] [--urls FILE]
 Run it while the registry is stopped (or before it starts): the registry
 reads the storage on demand and keeps no index of its own. Prints the
 number of tags written. With --urls, writes the request paths a scan needs,
-one per line: "manifest /v2/NAME/manifests/TAG" and "config /v2/NAME/blobs/DIGEST".
+one per line: "manifest /v2/NAME/manifests/TAG", "config /v2/NAME/blobs/DIGEST"
+and "digest /v2/NAME/manifests/DIGEST" (the manifest again, by digest).
 """
 import hashlib
 import json
@@ -69,7 +70,7 @@ def main():
             count += 1
             if urls:
                 urls.write("manifest /v2/%s/manifests/%s\nconfig /v2/%s/blobs/%s\n"
-                           % (name, tag, name, cd))
+                           "digest /v2/%s/manifests/%s\n" % (name, tag, name, cd, name, md))
     if urls:
         urls.close()
     print(count)

@@ -6,10 +6,14 @@
 # Starts a registry on 127.0.0.1, fills its storage with REPOS x TAGS
 # distinct images (default 100 x 100) whose configs carry real `created`
 # dates, and measures in one run:
-#   - the ceiling: wrk GETting the same manifest URLs at the same
-#     concurrency (the registry's own limit on this machine);
+#   - the ceiling: wrk GETting the same manifest URLs (by tag and by
+#     digest) and config blobs at the same concurrency (the registry's own
+#     limit on this machine);
 #   - regsweep stats and plan --keep-last 5, cold (empty cache) and warm;
-#   - requests sent per tag, wall time, requests per second, peak RSS.
+#   - stats with the storage view over SSH, with and without
+#     --index-from-storage (every tag's digest in one remote pass);
+#   - requests sent per tag, wall time, requests per second, regsweep's own
+#     CPU time, peak RSS.
 # Prints every figure and ratio. A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 
@@ -73,15 +77,18 @@ LUA
 echo "== ceiling: wrk, $jobs connections, ${seconds}s per kind of request"
 ceiling=$(ceiling_of manifest)
 ceiling_config=$(ceiling_of config)
+ceiling_digest=$(ceiling_of digest)
 
-# measure NAME CONFIGS ARGS...: run regsweep, print one row of figures.
-# CONFIGS is how many config blobs the run needs to read: the ceiling for
-# the run is the time wrk needs for the same mix of manifests and configs.
+# measure NAME CONFIGS KIND ARGS...: run regsweep, print one row of figures.
+# CONFIGS is how many config blobs the run needs to read, KIND how it asks
+# for manifests (by tag: manifest, by digest: digest): the ceiling for the
+# run is the time wrk needs for the same mix of requests.
 measure() {
-	local name=$1 configs=$2 out err req wall rss rate per ideal
-	shift 2
+	local name=$1 configs=$2 kind=$3 out err req wall cpu rss rate per ideal cm
+	shift 3
 	err=$HARNESS_TMP/$name.err
-	out=$(/usr/bin/time -f 'TIME %e %M' "$REGSWEEP" -r "$REG_URL" -j "$jobs" -v "$@" 2>"$err") || {
+	out=$(/usr/bin/time -f 'TIME %e %M %U %S' "$REGSWEEP" -r "$REG_URL" -j "$jobs" -v "$@" \
+		2>"$err") || {
 		echo "$name: regsweep failed:" >&2
 		tail -5 "$err" >&2
 		return 1
@@ -90,36 +97,48 @@ measure() {
 	[ -n "$req" ] || req=$(grep -cE '^(GET|HEAD|DELETE|PUT|POST) ' "$err" || true)
 	wall=$(awk '/^TIME/ { print $2 }' "$err")
 	rss=$(awk '/^TIME/ { print $3 }' "$err")
+	cpu=$(awk '/^TIME/ { printf "%.2f", $4 + $5 }' "$err")
 	rate=$(awk -v r="$req" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? r / w : 0) }')
 	per=$(awk -v r="$req" -v t="$ntags" 'BEGIN { printf "%.3f", r / t }')
-	# seconds wrk would need for the same requests: manifests at the manifest
-	# ceiling, config blobs at the config ceiling
-	ideal=$(awk -v r="$req" -v c="$configs" -v cm="$ceiling" -v cc="$ceiling_config" \
+	cm=$ceiling
+	[ "$kind" = digest ] && cm=$ceiling_digest
+	# seconds wrk would need for the same requests: manifests at their
+	# ceiling, config blobs at theirs
+	ideal=$(awk -v r="$req" -v c="$configs" -v cm="$cm" -v cc="$ceiling_config" \
 		'BEGIN { printf "%.2f", (r - c) / cm + (c > 0 ? c / cc : 0) }')
-	printf '%-24s %9s %8s %8s %8s %8s %9s %8s\n' "$name" "$req" "$per" "$wall" "$rate" "$ideal" \
+	printf '%-28s %9s %8s %8s %8s %8s %9s %7s %8s\n' "$name" "$req" "$per" "$wall" "$rate" \
+		"$ideal" \
 		"$(awk -v i="$ideal" -v w="$wall" 'BEGIN { printf "%.0f%%", (w > 0 ? 100 * i / w : 0) }')" \
-		"$((rss / 1024))"
+		"$cpu" "$((rss / 1024))"
 	: "$out"
 }
 
 cache=$HARNESS_TMP/cache
 printf '\n== regsweep on %d repositories x %d tags = %d tags, --jobs %d\n' "$repos" "$tags" "$ntags" "$jobs"
-printf '%-24s %9s %8s %8s %8s %8s %9s %8s\n' run requests req/tag wall-s req/s ceil-s of-ceil RSS-MiB
-measure "stats cold" 0 stats --cache-dir "$cache.stats"
-measure "stats warm" 0 stats --cache-dir "$cache.stats"
-measure "plan --keep-last 5 cold" "$ntags" plan --keep-last 5 --cache-dir "$cache.plan"
-measure "plan --keep-last 5 warm" 0 plan --keep-last 5 --cache-dir "$cache.plan"
-# every tag's digest from the storage in one remote pass over SSH (the
-# storage view too): the API is asked only for manifests, by digest
-storage=(--index-from-storage --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY"
-	--ssh-known-hosts "$SSH_KNOWN_HOSTS" --storage-root "$REG_ROOT")
-measure "stats storage-index cold" 0 stats --cache-dir "$cache.index" "${storage[@]}"
+printf '%-28s %9s %8s %8s %8s %8s %9s %7s %8s\n' run requests req/tag wall-s req/s ceil-s of-ceil cpu-s \
+	RSS-MiB
+measure "stats cold" 0 manifest stats --cache-dir "$cache.stats"
+measure "stats warm" 0 manifest stats --cache-dir "$cache.stats"
+measure "plan --keep-last 5 cold" "$ntags" manifest plan --keep-last 5 --cache-dir "$cache.plan"
+measure "plan --keep-last 5 warm" 0 manifest plan --keep-last 5 --cache-dir "$cache.plan"
+# with the storage view over SSH (bytes on disk, untagged history): tags
+# through the API, then every tag's digest from the storage in one remote
+# pass, the API asked only for manifests, by digest
+ssh=(--ssh "$SSH_TARGET" --ssh-key "$SSH_KEY" --ssh-known-hosts "$SSH_KNOWN_HOSTS"
+	--storage-root "$REG_ROOT")
+measure "stats --ssh cold" 0 manifest stats --cache-dir "$cache.ssh" "${ssh[@]}"
+measure "stats --ssh warm" 0 manifest stats --cache-dir "$cache.ssh" "${ssh[@]}"
+measure "stats --ssh storage-index cold" 0 digest stats --cache-dir "$cache.index" \
+	--index-from-storage "${ssh[@]}"
 index_line=$(grep -o 'storage: [0-9]* tags of [0-9]* repositories.* in [0-9.]* s' \
-	"$HARNESS_TMP/stats storage-index cold.err" || true)
-measure "stats storage-index warm" 0 stats --cache-dir "$cache.index" "${storage[@]}"
+	"$HARNESS_TMP/stats --ssh storage-index cold.err" || true)
+measure "stats --ssh storage-index warm" 0 digest stats --cache-dir "$cache.index" \
+	--index-from-storage "${ssh[@]}"
 echo
-echo "ceiling (wrk GET, $jobs connections): manifests $ceiling requests/s, config blobs $ceiling_config requests/s"
-echo "ceil-s: the seconds wrk needs for the same requests; of-ceil: ceil-s / wall-s"
+echo "ceiling (wrk GET, $jobs connections): manifests by tag $ceiling requests/s, by digest" \
+	"$ceiling_digest requests/s, config blobs $ceiling_config requests/s"
+echo "ceil-s: the seconds wrk needs for the same requests; of-ceil: ceil-s / wall-s;" \
+	"cpu-s: regsweep's own CPU time"
 [ -n "$index_line" ] && echo "storage index (one remote find over SSH): ${index_line#storage: }"
 echo "memory budget at this size: 16 MiB + 1 KiB x $ntags tags = $(( (16 * 1024 + ntags) / 1024 )) MiB"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
