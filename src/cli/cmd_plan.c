@@ -49,7 +49,7 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
 	else if (rc < 0 && rc != RS_EPARTIAL)
 		goto done;
-	rc = rs_plan_build(out, inv, policy, (int64_t)time(NULL));
+	rc = rs_plan_build_consuming(out, inv, policy, (int64_t)time(NULL));
 	if (rc == 0 && partial[0])
 		rc = rs_error_set(RS_EPARTIAL, "some repositories could not be read completely, so "
 				  "nothing is deleted in them (%s)", partial);
@@ -147,29 +147,38 @@ int cli_plan_format_totals(struct rs_buf *out, const struct rs_plan *plan)
 	return rc;
 }
 
-int cli_plan_format_text(struct rs_buf *out, const struct rs_plan *plan)
+int cli_plan_write_text(const struct rs_plan *plan)
 {
+	struct rs_buf out = RS_BUF_INIT;
 	char when[64];
 	int rc;
 
-	rc = rs_buf_printf(out, "plan for %s at %s\npolicy: %s\n", plan->registry,
+	rc = rs_buf_printf(&out, "plan for %s at %s\npolicy: %s\n", plan->registry,
 			   rs_time_format(when, sizeof(when), plan->created),
 			   plan->policy ? plan->policy : "");
-	for (size_t r = 0; rc == 0 && r < plan->nrepos; r++)
-		rc = format_repo(out, &plan->repos[r]);
+	for (size_t r = 0; rc == 0 && r < plan->nrepos; r++) {
+		rc = format_repo(&out, &plan->repos[r]);
+		/* written as it goes: a plan of 100,000 tags is megabytes of text */
+		if (rc == 0 && out.len >= 64 * 1024) {
+			rc = cli_write_output(NULL, rs_buf_cstr(&out), out.len);
+			rs_buf_reset(&out);
+		}
+	}
 	if (rc == 0)
-		rc = rs_buf_puts(out, "\n");
+		rc = rs_buf_puts(&out, "\n");
 	if (rc == 0)
-		rc = cli_plan_format_totals(out, plan);
+		rc = cli_plan_format_totals(&out, plan);
 	if (rc == 0)
-		rc = rs_buf_puts(out, "\n");
+		rc = rs_buf_puts(&out, "\n");
+	if (rc == 0)
+		rc = cli_write_output(NULL, rs_buf_cstr(&out), out.len);
+	rs_buf_release(&out);
 	return rc;
 }
 
 int cmd_plan(struct cli_ctx *ctx)
 {
 	struct rs_plan *plan = NULL;
-	struct rs_buf text = RS_BUF_INIT;
 	char *json = NULL, message[2048] = "";
 	int json_to_stdout = ctx->settings.out && strcmp(ctx->settings.out, "-") == 0;
 	int rc, plan_rc;
@@ -191,15 +200,11 @@ int cmd_plan(struct cli_ctx *ctx)
 	}
 	if (rc == 0 && (ctx->settings.json || json_to_stdout))
 		rc = cli_write_output(NULL, json, strlen(json));
-	else if (rc == 0) {
-		rc = cli_plan_format_text(&text, plan);
-		if (rc == 0)
-			rc = cli_write_output(NULL, rs_buf_cstr(&text), text.len);
-	}
+	else if (rc == 0)
+		rc = cli_plan_write_text(plan);
 	if (rc == 0 && plan_rc == RS_EPARTIAL)
 		rc = rs_error_set(RS_EPARTIAL, "%s", message);
 	free(json);
-	rs_buf_release(&text);
 	rs_plan_free(plan);
 	return rc;
 }

@@ -15,9 +15,10 @@
  * in them, and the message says so); or an error with *out NULL. */
 int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out);
 
-/* The plan for people: per repository each tag and untagged manifest with
- * its short digest, date, decision and reason, then the totals. */
-int cli_plan_format_text(struct rs_buf *out, const struct rs_plan *plan);
+/* The plan for people, written to stdout as it is formatted: per repository
+ * each tag and untagged manifest with its short digest, date, decision and
+ * reason, then the totals. */
+int cli_plan_write_text(const struct rs_plan *plan);
 
 /* The totals line alone ("totals: ..."), without a newline. */
 int cli_plan_format_totals(struct rs_buf *out, const struct rs_plan *plan);

@@ -4,7 +4,6 @@
 #include "buf.h"
 #include "error.h"
 #include "log.h"
-#include "map.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -43,6 +42,11 @@ struct entry {
 	uint32_t pack;   /* merge: index into packs[], or npacks for the new pack */
 };
 
+struct old_tag {
+	uint64_t hash;
+	unsigned char id[ID_LEN];
+};
+
 struct pack {
 	char *name;              /* path without the extension */
 	int fd;                  /* the .pack, for pread */
@@ -74,9 +78,12 @@ struct rs_cache {
 	int failed;              /* writing this run's pack failed: stop adding */
 
 	char *tags_registry;          /* registry whose old map is loaded */
-	/* "repo\ttag" -> digest; one allocation per entry holds the key and,
-	 * after its NUL, the digest: the map borrows the key from it */
-	struct rs_map old_tags;
+	/* that map, sorted by the hash of "repo\ttag": 40 bytes a tag (a
+	 * colliding hash can only cost a 200 instead of a 304: the registry
+	 * answers 304 only when the tag still has the digest sent) */
+	struct old_tag *old_tags;
+	size_t nold_tags;
+	char old_digest[RS_DIGEST_MAX]; /* the last digest rs_cache_tag_digest gave */
 	struct rs_cache_stats stats;
 };
 
@@ -129,29 +136,10 @@ static uint32_t get_be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The 32 bytes a sha256 digest names; 0 when it is not one. */
 static int digest_id(unsigned char id[ID_LEN], const char *digest)
 {
-	if (!rs_digest_valid(digest) || strncmp(digest, "sha256:", 7) != 0 ||
-	    strlen(digest) != 7 + 2 * ID_LEN)
-		return 0;
-	for (int i = 0; i < ID_LEN; i++) {
-		int hi = hexval(digest[7 + 2 * i]), lo = hexval(digest[8 + 2 * i]);
-
-		if (hi < 0 || lo < 0)
-			return 0;
-		id[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 1;
+	return rs_digest_id(id, digest) == 1;
 }
 
 static void id_digest(char out[RS_DIGEST_MAX], const unsigned char *id)
@@ -380,7 +368,6 @@ int rs_cache_open(struct rs_cache **out, const char *dir)
 	}
 	path.ptr[path.len - strlen("/packs")] = '\0';
 	cache->dir = rs_buf_detach(&path);
-	cache->old_tags.borrow_keys = 1;
 	cache->today = today_utc();
 	snprintf(legacy, sizeof(legacy), "%s/blobs", cache->dir);
 	if (lstat(legacy, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -603,6 +590,8 @@ int rs_cache_get(struct rs_cache *cache, const char *digest, char **out, size_t 
 
 /* --- this run's pack ----------------------------------------------------- */
 
+static int publish_fresh(struct rs_cache *cache);
+
 static int open_out(struct rs_cache *cache)
 {
 	static unsigned seq;
@@ -669,7 +658,11 @@ int rs_cache_put(struct rs_cache *cache, const char *digest, const void *data, s
 	cache->out_off += len;
 	cache->out_dirty = 1;
 	cache->stats.writes++;
-	return 0;
+	/* a long cold run publishes as it goes: its index never grows large
+	 * in memory */
+	if (cache->nfresh >= RS_CACHE_FRESH_MAX && (rc = publish_fresh(cache)) < 0)
+		cache->failed = 1;
+	return rc;
 }
 
 static int by_id(const void *a, const void *b)
@@ -1004,34 +997,31 @@ out:
 
 int rs_cache_flush(struct rs_cache *cache)
 {
-	int rc = publish_fresh(cache);
-
-	if (rc == 0 && merge_due(cache))
-		rc = merge(cache);
-	return rc;
+	return publish_fresh(cache);
 }
 
-static void free_tags(struct rs_map *map)
+int rs_cache_maintain(struct rs_cache *cache)
 {
-	size_t pos = 0;
-	const char *key;
+	return merge_due(cache) ? merge(cache) : 0;
+}
 
-	while (rs_map_next(map, &pos, &key, NULL))
-		free((char *)key);
-	rs_map_release(map);
-	map->borrow_keys = 1;
+static void free_tags(struct rs_cache *cache)
+{
+	free(cache->old_tags);
+	cache->old_tags = NULL;
+	cache->nold_tags = 0;
 }
 
 void rs_cache_free(struct rs_cache *cache)
 {
 	if (!cache)
 		return;
-	if (cache->packs_dir && rs_cache_flush(cache) < 0)
+	if (cache->packs_dir && (rs_cache_flush(cache) < 0 || rs_cache_maintain(cache) < 0))
 		rs_log(RS_LOG_WARN, "warning: cache: %s", rs_error_message());
 	for (size_t i = 0; i < cache->npacks; i++)
 		pack_close(&cache->packs[i]);
 	free(cache->packs);
-	free_tags(&cache->old_tags);
+	free_tags(cache);
 	free(cache->tags_registry);
 	free(cache->packs_dir);
 	free(cache->dir);
@@ -1048,14 +1038,30 @@ static void tags_path(char *out, size_t outsize, const struct rs_cache *cache, c
 	snprintf(out, outsize, "%s/tags/%.16s", cache->dir, digest + 7);
 }
 
+static uint64_t tag_hash(const char *repo, const char *tag)
+{
+	char key[800];
+
+	snprintf(key, sizeof(key), "%s\t%s", repo, tag);
+	return rs_hash(key);
+}
+
+static int by_hash(const void *a, const void *b)
+{
+	uint64_t x = ((const struct old_tag *)a)->hash, y = ((const struct old_tag *)b)->hash;
+
+	return x < y ? -1 : x > y;
+}
+
 static int load_tags(struct rs_cache *cache, const char *registry)
 {
 	char path[4096], line[1024];
+	size_t cap = 0;
 	FILE *fp;
 
 	if (cache->tags_registry && strcmp(cache->tags_registry, registry) == 0)
 		return 0;
-	free_tags(&cache->old_tags);
+	free_tags(cache);
 	free(cache->tags_registry);
 	cache->tags_registry = strdup(registry);
 	if (!cache->tags_registry)
@@ -1066,36 +1072,41 @@ static int load_tags(struct rs_cache *cache, const char *registry)
 		return 0;
 	while (fgets(line, sizeof(line), fp)) {
 		char repo[512], tag[256], digest[RS_DIGEST_MAX + 8];
-		size_t klen;
-		char *entry;
+		struct old_tag *t;
 
 		if (sscanf(line, "%511s %255s %79s", repo, tag, digest) != 3 || !rs_digest_valid(digest))
 			continue;
-		klen = strlen(repo) + 1 + strlen(tag);
-		entry = malloc(klen + 1 + strlen(digest) + 1);
-		if (!entry)
-			break;
-		sprintf(entry, "%s\t%s", repo, tag);
-		strcpy(entry + klen + 1, digest);
-		if (rs_map_get(&cache->old_tags, entry) || rs_map_put(&cache->old_tags, entry,
-								      entry + klen + 1) < 0) {
-			free(entry);
-			continue;
+		if (cache->nold_tags == cap) {
+			size_t grown = cap ? cap + cap / 2 : 1024;
+			struct old_tag *v = realloc(cache->old_tags, grown * sizeof(*v));
+
+			if (!v)
+				break;   /* a shorter map only costs requests */
+			cache->old_tags = v;
+			cap = grown;
 		}
+		t = &cache->old_tags[cache->nold_tags++];
+		t->hash = tag_hash(repo, tag);
+		rs_digest_id(t->id, digest);
 	}
 	fclose(fp);
+	qsort(cache->old_tags, cache->nold_tags, sizeof(*cache->old_tags), by_hash);
 	return 0;
 }
 
 const char *rs_cache_tag_digest(struct rs_cache *cache, const char *registry, const char *repo,
 				const char *tag)
 {
-	char key[800];
+	struct old_tag key, *found;
 
-	if (load_tags(cache, registry) < 0)
+	if (load_tags(cache, registry) < 0 || !cache->nold_tags)
 		return NULL;
-	snprintf(key, sizeof(key), "%s\t%s", repo, tag);
-	return rs_map_get(&cache->old_tags, key);
+	key.hash = tag_hash(repo, tag);
+	found = bsearch(&key, cache->old_tags, cache->nold_tags, sizeof(key), by_hash);
+	if (!found)
+		return NULL;
+	id_digest(cache->old_digest, found->id);
+	return cache->old_digest;
 }
 
 int rs_cache_save_tags(struct rs_cache *cache, const char *registry, rs_cache_tag_iter next,
@@ -1106,7 +1117,7 @@ int rs_cache_save_tags(struct rs_cache *cache, const char *registry, rs_cache_ta
 	FILE *fp;
 	int fd, rc;
 
-	free_tags(&cache->old_tags);
+	free_tags(cache);
 	free(cache->tags_registry);
 	cache->tags_registry = NULL;
 	snprintf(dir, sizeof(dir), "%s/tags", cache->dir);

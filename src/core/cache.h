@@ -13,8 +13,8 @@
  *   tags/HASH              "repo tag digest" lines, HASH from the registry URL
  *
  * A run appends what it fetches to a pack of its own (a temporary name until
- * the run ends, so others never see it half written) and publishes it with
- * its index when the cache is freed: one file per run, not one per entry.
+ * it is published with its index, so others never see it half written): a
+ * file per scan (or per 65,536 entries), not one per entry.
  * A hit stamps the entry's day in the index. When packs pile up, or entries
  * unused for RS_CACHE_KEEP_DAYS (or found corrupt) make up half the bytes,
  * the packs are merged into one, dropping those entries: the cache stays
@@ -32,18 +32,23 @@
 #define RS_CACHE_KEEP_DAYS 14
 /* More packs than this are merged into one. */
 #define RS_CACHE_MAX_PACKS 8
+/* A run publishes a pack whenever it has written this many entries. */
+#define RS_CACHE_FRESH_MAX 65536
 
 struct rs_cache;
 
 /* Open (creating) the cache at `dir`; NULL `dir` means the default,
  * $XDG_CACHE_HOME/regsweep or ~/.cache/regsweep. *out is the caller's. */
 int rs_cache_open(struct rs_cache **out, const char *dir);
-/* Publish this run's pack (and merge packs when due), then free. */
+/* Publish this run's pack, merge packs when due (rs_cache_maintain), free. */
 void rs_cache_free(struct rs_cache *cache);
 
-/* Publish this run's pack and merge packs when due, now; the cache stays
- * usable. rs_cache_free does this too. */
+/* Publish what this run has written so far as a pack; the cache stays
+ * usable (later entries go to a new pack). */
 int rs_cache_flush(struct rs_cache *cache);
+
+/* Merge the packs into one when due (see above). */
+int rs_cache_maintain(struct rs_cache *cache);
 
 /* The directory in use. */
 const char *rs_cache_dir(const struct rs_cache *cache);
@@ -57,7 +62,8 @@ int rs_cache_get(struct rs_cache *cache, const char *digest, char **out, size_t 
 int rs_cache_put(struct rs_cache *cache, const char *digest, const void *data, size_t len);
 
 /* The digest the tag had on the last run against `registry`, or NULL. The
- * map is loaded on first use; the result lives as long as the cache. */
+ * map is loaded on first use; the result lives until the next call. Treat
+ * it as a hint to send with If-None-Match, never as the tag's digest. */
 const char *rs_cache_tag_digest(struct rs_cache *cache, const char *registry, const char *repo,
 				const char *tag);
 

@@ -41,3 +41,23 @@ int rs_digest_matches(const char *digest, const void *data, size_t len)
 		return 0;
 	return strcmp(actual, digest) == 0;
 }
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int rs_digest_id(unsigned char id[RS_DIGEST_ID_LEN], const char *digest)
+{
+	unsigned int mdlen = 0;
+
+	if (rs_digest_valid(digest)) {
+		for (int i = 0; i < RS_DIGEST_ID_LEN; i++)
+			id[i] = (unsigned char)(hexval(digest[7 + 2 * i]) << 4 |
+						hexval(digest[8 + 2 * i]));
+		return 1;
+	}
+	if (!digest || !EVP_Digest(digest, strlen(digest), id, &mdlen, EVP_sha256(), NULL))
+		memset(id, 0, RS_DIGEST_ID_LEN);
+	return 0;
+}

@@ -18,4 +18,10 @@ int rs_digest_valid(const char *digest);
  * algorithm regsweep cannot compute is a mismatch (never trusted). */
 int rs_digest_matches(const char *digest, const void *data, size_t len);
 
+/* The 32 bytes that identify `digest` in compact tables: for a sha256
+ * digest its own bytes (returns 1); for any other string the SHA-256 of the
+ * string, as distinct as the strings are (returns 0). */
+#define RS_DIGEST_ID_LEN 32
+int rs_digest_id(unsigned char id[RS_DIGEST_ID_LEN], const char *digest);
+
 #endif

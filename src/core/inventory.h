@@ -33,10 +33,15 @@ enum rs_media_type {
 int rs_media_type_is_index(enum rs_media_type type);
 enum rs_media_type rs_media_type_from_string(const char *str);
 const char *rs_media_type_name(enum rs_media_type type);
+/* A copy of a media type for a descriptor or manifest to own: common types
+ * are shared, not copied; release it with rs_media_type_free only. NULL for
+ * NULL or when out of memory. */
+char *rs_media_type_dup(const char *str);
+void rs_media_type_free(char *str);
 
 struct rs_descriptor {
 	char digest[RS_DIGEST_MAX];
-	char *media_type;        /* owned; may be NULL */
+	char *media_type;        /* owned (rs_media_type_dup); may be NULL */
 	int64_t size;
 	char *platform;          /* index children: "linux/amd64"; owned, may be NULL */
 };
@@ -52,7 +57,8 @@ enum rs_manifest_flags {
 struct rs_manifest {
 	char digest[RS_DIGEST_MAX];
 	enum rs_media_type type;
-	char *media_type;              /* as served or declared; owned, may be NULL */
+	char *media_type;              /* as served or declared; owned (rs_media_type_dup),
+					* may be NULL */
 	int64_t size;                  /* bytes of the manifest itself */
 	struct rs_descriptor config;   /* image manifests; digest "" if none */
 	struct rs_descriptor *layers;  /* image manifests */
@@ -102,6 +108,9 @@ int rs_inventory_add_repo(struct rs_repo **out, struct rs_inventory *inv, const 
 struct rs_repo *rs_inventory_find_repo(const struct rs_inventory *inv, const char *name);
 
 /* Add a tag (digest may be "" while unresolved); returns the new tag. */
+/* Free a repository's tags and manifests, keeping its name and state. */
+void rs_repo_clear(struct rs_repo *repo);
+
 int rs_repo_add_tag(struct rs_tag **out, struct rs_repo *repo, const char *name, const char *digest);
 struct rs_tag *rs_repo_find_tag(const struct rs_repo *repo, const char *name);
 

@@ -32,7 +32,7 @@ static int parse_descriptor(struct rs_descriptor *d, const cJSON *obj, const cha
 		     size->valuedouble > 9007199254740992.0))
 		return rs_error_set(RS_EPROTO, "%s has an invalid size", what);
 	d->size = size ? (int64_t)size->valuedouble : 0;
-	if (media_type && !(d->media_type = strdup(media_type)))
+	if (media_type && !(d->media_type = rs_media_type_dup(media_type)))
 		return rs_error_set(RS_ERROR, "out of memory");
 	if (cJSON_IsObject(platform)) {
 		const char *os = json_string(platform, "os");
@@ -136,7 +136,7 @@ int rs_manifest_parse(struct rs_manifest **out, const char *digest, const char *
 	mt = json_string(root, "mediaType");
 	if (!mt)
 		mt = rs_media_type_name(m->type);
-	if (!(m->media_type = strdup(mt))) {
+	if (!(m->media_type = rs_media_type_dup(mt))) {
 		rc = rs_error_set(RS_ERROR, "out of memory");
 		goto out;
 	}
@@ -152,7 +152,7 @@ int rs_manifest_parse(struct rs_manifest **out, const char *digest, const char *
 		rc = parse_descriptor(&sd, subject, "subject");
 		if (rc == 0)
 			rs_strlcpy(m->subject, sd.digest, sizeof(m->subject));
-		free(sd.media_type);
+		rs_media_type_free(sd.media_type);
 		free(sd.platform);
 		if (rc < 0)
 			goto out;
@@ -309,7 +309,7 @@ int rs_referrers_parse(char ***out, const char *body, size_t len)
 				rc = rs_error_set(RS_ERROR, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
-		free(d[i].media_type);
+		rs_media_type_free(d[i].media_type);
 		free(d[i].platform);
 	}
 	free(d);

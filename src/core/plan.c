@@ -58,16 +58,20 @@ struct repo_graph {
 
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A string of exactly its length: there is one per tag and per manifest. */
 static char *format(const char *fmt, ...)
 {
 	struct rs_buf buf = RS_BUF_INIT;
 	va_list ap;
+	char *s;
 	int rc;
 
 	va_start(ap, fmt);
 	rc = rs_buf_vprintf(&buf, fmt, ap);
 	va_end(ap);
-	return rc < 0 ? NULL : rs_buf_detach(&buf);
+	s = rc < 0 ? NULL : strdup(rs_buf_cstr(&buf));
+	rs_buf_release(&buf);
+	return s;
 }
 
 /* A rough age for people: "3d", "5h", "12m". */
@@ -522,7 +526,8 @@ static int fill_manifest(struct rs_plan_manifest *pm, const struct repo_graph *g
 	pm->stored_at = m->stored_at;
 	pm->size = m->size;
 	pm->verdict = n->kept ? RS_VERDICT_KEEP : RS_VERDICT_DELETE;
-	pm->media_type = rs_strdup(m->media_type ? m->media_type : rs_media_type_name(m->type));
+	pm->media_type = rs_media_type_dup(m->media_type ? m->media_type
+							 : rs_media_type_name(m->type));
 	pm->reason = rs_strdup(n->reason);
 	if (!pm->media_type || !pm->reason)
 		return rs_error_set(RS_ERROR, "out of memory");
@@ -586,43 +591,79 @@ static int order_deletions(struct repo_graph *g, size_t **out, size_t *count)
 	return 0;
 }
 
-/* Blob digest -> what the plan does with the manifests using it, for the
- * reclaimable-bytes estimate. */
+/* Every use of a blob by a planned manifest, for the reclaimable-bytes
+ * estimate: a flat list (48 bytes a use) sorted once at the end, rather
+ * than a map of digest strings (a registry of 100,000 images has hundreds
+ * of thousands of blob uses). */
 struct blob_use {
+	unsigned char id[RS_DIGEST_ID_LEN];
 	int64_t size;
 	int kept;
 };
 
-static int note_blob(struct rs_map *blobs, const struct rs_descriptor *d, int kept)
+struct blob_uses {
+	struct blob_use *v;
+	size_t n, cap;
+};
+
+static int note_blob(struct blob_uses *uses, const struct rs_descriptor *d, int kept)
 {
-	struct blob_use *use = rs_map_get(blobs, d->digest);
+	struct blob_use *use;
 
 	if (!d->digest[0])
 		return 0;
-	if (!use) {
-		use = calloc(1, sizeof(*use));
-		if (!use || rs_map_put(blobs, d->digest, use) < 0) {
-			free(use);
+	if (uses->n == uses->cap) {
+		size_t cap = uses->cap ? uses->cap + uses->cap / 2 : 1024;
+		struct blob_use *grown = realloc(uses->v, cap * sizeof(*grown));
+
+		if (!grown)
 			return rs_error_set(RS_ERROR, "out of memory");
-		}
-		use->size = d->size;
+		uses->v = grown;
+		uses->cap = cap;
 	}
-	use->kept |= kept;
+	use = &uses->v[uses->n++];
+	rs_digest_id(use->id, d->digest);
+	use->size = d->size;
+	use->kept = kept;
 	return 0;
 }
 
-static int note_blobs(struct rs_map *blobs, const struct repo_graph *g)
+static int note_blobs(struct blob_uses *uses, const struct repo_graph *g)
 {
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < g->nnodes; i++) {
 		const struct rs_manifest *m = g->nodes[i].m;
 
-		rc = note_blob(blobs, &m->config, g->nodes[i].kept);
+		rc = note_blob(uses, &m->config, g->nodes[i].kept);
 		for (size_t l = 0; rc == 0 && l < m->nlayers; l++)
-			rc = note_blob(blobs, &m->layers[l], g->nodes[i].kept);
+			rc = note_blob(uses, &m->layers[l], g->nodes[i].kept);
 	}
 	return rc;
+}
+
+static int cmp_blob_use(const void *a, const void *b)
+{
+	return memcmp(((const struct blob_use *)a)->id, ((const struct blob_use *)b)->id,
+		      RS_DIGEST_ID_LEN);
+}
+
+/* The bytes of the blobs that only deleted manifests use. */
+static int64_t reclaimable(struct blob_uses *uses)
+{
+	int64_t total = 0;
+
+	qsort(uses->v, uses->n, sizeof(*uses->v), cmp_blob_use);
+	for (size_t i = 0, j; i < uses->n; i = j) {
+		int kept = 0;
+
+		for (j = i; j < uses->n && memcmp(uses->v[j].id, uses->v[i].id,
+						  RS_DIGEST_ID_LEN) == 0; j++)
+			kept |= uses->v[j].kept;
+		if (!kept)
+			total += uses->v[i].size;
+	}
+	return total;
 }
 
 static int cmp_plan_tag(const void *a, const void *b)
@@ -690,7 +731,7 @@ static int fill_manifests(struct rs_plan_repo *pr, struct repo_graph *g)
 }
 
 static int plan_repo(struct rs_plan_repo *pr, const struct rs_repo *repo,
-		     const struct rs_policy *policy, int64_t now, struct rs_map *blobs)
+		     const struct rs_policy *policy, int64_t now, struct blob_uses *blobs)
 {
 	struct repo_graph g;
 	int rc, complete;
@@ -740,14 +781,13 @@ done:
 	return rc;
 }
 
-int rs_plan_build(struct rs_plan **out, const struct rs_inventory *inv,
-		  const struct rs_policy *policy, int64_t now)
+static int plan_build(struct rs_plan **out, struct rs_inventory *inv,
+		      const struct rs_policy *policy, int64_t now, int consume)
 {
-	struct rs_map blobs = RS_MAP_INIT;
+	struct blob_uses blobs = {NULL, 0, 0};
 	struct rs_buf summary = RS_BUF_INIT;
 	struct rs_plan *plan = NULL;
-	size_t pos = 0;
-	void *value;
+	size_t freed = 0;
 	int rc;
 
 	*out = NULL;
@@ -764,18 +804,20 @@ int rs_plan_build(struct rs_plan **out, const struct rs_inventory *inv,
 	for (size_t r = 0; rc == 0 && r < inv->nrepos; r++) {
 		plan->nrepos++;
 		rc = plan_repo(&plan->repos[r], inv->repos[r], policy, now, &blobs);
+		if (consume) {
+			freed += inv->repos[r]->ntags + inv->repos[r]->nmanifests;
+			rs_repo_clear(inv->repos[r]);
+			if (freed >= 4096) {
+				rs_memory_trim();
+				freed = 0;
+			}
+		}
 	}
 	if (rc == 0) {
-		plan->totals.reclaimable_bytes = 0;
-		while (rs_map_next(&blobs, &pos, NULL, &value))
-			if (!((struct blob_use *)value)->kept)
-				plan->totals.reclaimable_bytes += ((struct blob_use *)value)->size;
+		plan->totals.reclaimable_bytes = reclaimable(&blobs);
 		rs_plan_count(plan);
 	}
-	pos = 0;
-	while (rs_map_next(&blobs, &pos, NULL, &value))
-		free(value);
-	rs_map_release(&blobs);
+	free(blobs.v);
 	rs_buf_release(&summary);
 	if (rc < 0) {
 		rs_plan_free(plan);
@@ -783,4 +825,16 @@ int rs_plan_build(struct rs_plan **out, const struct rs_inventory *inv,
 	}
 	*out = plan;
 	return 0;
+}
+
+int rs_plan_build(struct rs_plan **out, const struct rs_inventory *inv,
+		  const struct rs_policy *policy, int64_t now)
+{
+	return plan_build(out, (struct rs_inventory *)inv, policy, now, 0);
+}
+
+int rs_plan_build_consuming(struct rs_plan **out, struct rs_inventory *inv,
+			    const struct rs_policy *policy, int64_t now)
+{
+	return plan_build(out, inv, policy, now, 1);
 }

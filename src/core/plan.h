@@ -108,6 +108,12 @@ struct rs_plan {
 int rs_plan_build(struct rs_plan **out, const struct rs_inventory *inv,
 		  const struct rs_policy *policy, int64_t now);
 
+/* The same, clearing each repository of `inv` (rs_repo_clear) once it is
+ * planned, so that the inventory and the plan are never both whole in
+ * memory; the caller still frees `inv`. */
+int rs_plan_build_consuming(struct rs_plan **out, struct rs_inventory *inv,
+			    const struct rs_policy *policy, int64_t now);
+
 void rs_plan_free(struct rs_plan *plan);
 
 /* An empty plan for `registry` (the plan file reader fills it). */

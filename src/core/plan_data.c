@@ -65,7 +65,7 @@ static void strv_free_n(char **v, size_t n)
 
 void rs_plan_manifest_release(struct rs_plan_manifest *m)
 {
-	free(m->media_type);
+	rs_media_type_free(m->media_type);
 	free(m->reason);
 	strv_free_n(m->tags, m->ntags);
 	strv_free_n(m->children, m->nchildren);

@@ -743,6 +743,10 @@ static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
 		assign_dates(scan);
 	if (rc == 0 && !scan->fatal && !scan->borrowed_inv)
 		remember_tags(scan);
+	/* publish what was fetched now: the run goes on without holding its
+	 * index in memory */
+	if (rc == 0 && scan->opts->cache && rs_cache_flush(scan->opts->cache) < 0)
+		rs_log(RS_LOG_WARN, "warning: cache: %s", rs_error_message());
 	report(scan, "done");
 	scan_release(scan);
 	if (scan->borrowed_inv && rc == 0 && !scan->fatal)

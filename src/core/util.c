@@ -1,5 +1,9 @@
 /* util.c: durations, sizes, timestamps and string helpers. */
 #include "util.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "error.h"
 
 #include <ctype.h>
@@ -317,4 +321,11 @@ uint64_t rs_hash(const char *s)
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+void rs_memory_trim(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }

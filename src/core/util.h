@@ -45,4 +45,9 @@ int rs_strlcpy(char *dst, const char *src, size_t size);
 /* FNV-1a 64-bit hash, for hash tables and shards. */
 uint64_t rs_hash(const char *s);
 
+/* Give freed heap pages back to the system (glibc's malloc_trim; nothing
+ * elsewhere): lets a phase that frees one structure while building another
+ * stay within the larger of the two. */
+void rs_memory_trim(void);
+
 #endif

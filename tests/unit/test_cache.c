@@ -349,6 +349,7 @@ Test(cache, a_merge_keeps_packs_another_process_published_meanwhile)
 	rs_cache_free(other);       /* publishes pack MAX+1 and merges */
 	put(c, 98, 400, d[RS_CACHE_MAX_PACKS]);
 	cr_assert_eq(rs_cache_flush(c), 0);
+	cr_assert_eq(rs_cache_maintain(c), 0);
 	rs_cache_stats(c, &st);
 	cr_assert_eq(st.packs, 1, "its packs were merged away meanwhile: published, no second merge");
 	rs_cache_free(c);
@@ -427,4 +428,24 @@ Test(cache, the_old_one_file_per_entry_layout_is_removed)
 	rs_cache_free(c);
 	snprintf(path, sizeof(path), "%s/blobs", root);
 	cr_assert_neq(stat(path, &sb), 0);
+}
+
+Test(cache, a_long_run_publishes_as_it_goes)
+{
+	enum { N = RS_CACHE_FRESH_MAX + 10 };
+	static char d[N][RS_DIGEST_MAX];
+	struct rs_cache *c = open_cache(0);
+
+	for (unsigned i = 0; i < N; i++)
+		put(c, i, 64, d[i]);
+	cr_assert_eq(count_files(".idx"), 1, "published after %d entries", RS_CACHE_FRESH_MAX);
+	cr_assert_eq(hit(c, d[0], 64), 1, "from the published pack");
+	cr_assert_eq(hit(c, d[N - 1], 64), 1, "from the one being written");
+	rs_cache_free(c);
+	cr_assert_eq(count_files(".idx"), 2);
+	c = open_cache(0);
+	for (unsigned i = 0; i < N; i += 997)
+		cr_assert_eq(hit(c, d[i], 64), 1);
+	cr_assert_eq(hit(c, d[N - 1], 64), 1);
+	rs_cache_free(c);
 }
