@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: regsweep against the registry's own ceiling, in one run.
 #
-#   scripts/bench.sh [REPOS] [TAGS] [--jobs N] [--seconds S]
+#   scripts/bench.sh [REPOS] [TAGS] [--jobs N] [--seconds S] [--compare NAME=CMD]...
 #
 # Starts a registry on 127.0.0.1, fills its storage with REPOS x TAGS
 # distinct images (default 100 x 100) whose configs carry real `created`
@@ -14,6 +14,9 @@
 #     --index-from-storage (every tag's digest in one remote pass);
 #   - requests sent per tag, wall time, requests per second, regsweep's own
 #     CPU time, peak RSS.
+# --compare runs another client (another cleaner, say) on the same registry in
+# the same run: CMD goes to bash with REGISTRY_URL and REGISTRY_HOST set, and
+# its row counts the requests the registry logged while it ran.
 # Prints every figure and ratio. A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 
@@ -22,12 +25,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/deps.sh"
 
 repos=100 tags=100 jobs=8 seconds=10
-pos=()
+pos=() compare=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--jobs) jobs=$2; shift 2 ;;
+	--compare) compare+=("$2"); shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) pos+=("$1"); shift ;;
 	esac
 done
@@ -134,6 +138,28 @@ index_line=$(grep -o 'storage: [0-9]* tags of [0-9]* repositories.* in [0-9.]* s
 	"$HARNESS_TMP/stats --ssh storage-index cold.err" || true)
 measure "stats --ssh storage-index warm" 0 digest stats --cache-dir "$cache.index" \
 	--index-from-storage "${ssh[@]}"
+# another client on the same registry: requests as the registry logged them
+served() { grep -c 'msg="response completed"' "$REG_LOG" || true; }
+for c in ${compare[@]+"${compare[@]}"}; do
+	name=${c%%=*} cmd=${c#*=} err=$HARNESS_TMP/compare.err
+	before=$(served)
+	if ! REGISTRY_URL=$REG_URL REGISTRY_HOST=$REG_HOSTPORT /usr/bin/time -f 'TIME %e %M %U %S' \
+		bash -c "$cmd" >/dev/null 2>"$err"; then
+		echo "$name: failed:" >&2
+		grep -v '^TIME' "$err" | tail -5 >&2
+		continue
+	fi
+	req=$(($(served) - before))
+	wall=$(awk '/^TIME/ { print $2 }' "$err")
+	printf '%-28s %9s %8s %8s %8s %8s %9s %7s %8s\n' "$name" "$req" \
+		"$(awk -v r="$req" -v t="$ntags" 'BEGIN { printf "%.3f", r / t }')" "$wall" \
+		"$(awk -v r="$req" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? r / w : 0) }')" \
+		"$(awk -v r="$req" -v c="$ceiling" 'BEGIN { printf "%.2f", r / c }')" \
+		"$(awk -v r="$req" -v c="$ceiling" -v w="$wall" \
+			'BEGIN { printf "%.0f%%", (w > 0 ? 100 * r / c / w : 0) }')" \
+		"$(awk '/^TIME/ { printf "%.2f", $4 + $5 }' "$err")" \
+		"$(($(awk '/^TIME/ { print $3 }' "$err") / 1024))"
+done
 echo
 echo "ceiling (wrk GET, $jobs connections): manifests by tag $ceiling requests/s, by digest" \
 	"$ceiling_digest requests/s, config blobs $ceiling_config requests/s"

@@ -283,6 +283,21 @@ void rs_inventory_sort(struct rs_inventory *inv)
 	}
 }
 
+/* Most manifests have no subject: they share this instead of 72 bytes each. */
+static const char no_subject[] = "";
+
+int rs_manifest_set_subject(struct rs_manifest *m, const char *digest)
+{
+	char *copy = digest && *digest ? strdup(digest) : (char *)no_subject;
+
+	if (!copy)
+		return rs_error_set(RS_ERROR, "out of memory");
+	if (m->subject != no_subject)
+		free(m->subject);
+	m->subject = copy;
+	return 0;
+}
+
 int rs_manifest_new(struct rs_manifest **out, const char *digest)
 {
 	struct rs_manifest *m = calloc(1, sizeof(*m));
@@ -291,6 +306,7 @@ int rs_manifest_new(struct rs_manifest **out, const char *digest)
 	if (!m)
 		return rs_error_set(RS_ERROR, "out of memory");
 	rs_strlcpy(m->digest, digest ? digest : "", sizeof(m->digest));
+	m->subject = (char *)no_subject;
 	m->created = INT64_MIN;
 	m->stored_at = INT64_MIN;
 	*out = m;
@@ -347,6 +363,7 @@ int rs_manifest_dup(struct rs_manifest **out, const struct rs_manifest *m)
 	*c = *m;
 	c->media_type = NULL;
 	c->artifact_type = NULL;
+	c->subject = (char *)no_subject;
 	c->config.media_type = c->config.platform = NULL;
 	c->layers = c->children = NULL;
 	c->nlayers = c->nchildren = 0;
@@ -354,7 +371,8 @@ int rs_manifest_dup(struct rs_manifest **out, const struct rs_manifest *m)
 	    (m->artifact_type && !(c->artifact_type = strdup(m->artifact_type))) ||
 	    descriptor_copy(&c->config, &m->config) < 0 ||
 	    descriptors_copy(&c->layers, m->layers, m->nlayers) < 0 ||
-	    descriptors_copy(&c->children, m->children, m->nchildren) < 0) {
+	    descriptors_copy(&c->children, m->children, m->nchildren) < 0 ||
+	    rs_manifest_set_subject(c, m->subject) < 0) {
 		rs_manifest_free(c);
 		return rs_error_set(RS_ERROR, "out of memory");
 	}
@@ -370,6 +388,8 @@ void rs_manifest_free(struct rs_manifest *m)
 		return;
 	rs_media_type_free(m->media_type);
 	free(m->artifact_type);
+	if (m->subject != no_subject)
+		free(m->subject);
 	descriptor_release(&m->config);
 	for (size_t i = 0; i < m->nlayers; i++)
 		descriptor_release(&m->layers[i]);

@@ -65,7 +65,8 @@ struct rs_manifest {
 	size_t nlayers;
 	struct rs_descriptor *children; /* index / manifest list entries */
 	size_t nchildren;
-	char subject[RS_DIGEST_MAX];   /* OCI 1.1 referrer subject, "" if none */
+	char *subject;                 /* OCI 1.1 referrer subject, "" if none: never NULL,
+					* set with rs_manifest_set_subject */
 	char *artifact_type;           /* owned, may be NULL */
 	int64_t created;               /* image creation time, RS_TIME_UNKNOWN if not known */
 	int64_t stored_at;             /* when the registry stored it, RS_TIME_UNKNOWN if not known */
@@ -128,5 +129,8 @@ int rs_manifest_new(struct rs_manifest **out, const char *digest);
 /* Deep copy (for a manifest seen in several repositories). */
 int rs_manifest_dup(struct rs_manifest **out, const struct rs_manifest *m);
 void rs_manifest_free(struct rs_manifest *m);
+
+/* Set m->subject to a copy of `digest` ("" or NULL for none). */
+int rs_manifest_set_subject(struct rs_manifest *m, const char *digest);
 
 #endif

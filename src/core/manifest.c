@@ -151,7 +151,7 @@ int rs_manifest_parse(struct rs_manifest **out, const char *digest, const char *
 
 		rc = parse_descriptor(&sd, subject, "subject");
 		if (rc == 0)
-			rs_strlcpy(m->subject, sd.digest, sizeof(m->subject));
+			rc = rs_manifest_set_subject(m, sd.digest);
 		rs_media_type_free(sd.media_type);
 		free(sd.platform);
 		if (rc < 0)

@@ -440,9 +440,9 @@ Test(plan, oci_referrers_follow_their_subject)
 	size_t p_ref = 0, p_subject = 0, p_refref = 0;
 	struct rs_plan *plan;
 
-	rs_strlcpy(sbom_kept->subject, kept->digest, sizeof(sbom_kept->subject));
-	rs_strlcpy(sbom_gone->subject, gone->digest, sizeof(sbom_gone->subject));
-	rs_strlcpy(sig_of_sbom->subject, sbom_gone->digest, sizeof(sig_of_sbom->subject));
+	cr_assert_eq(rs_manifest_set_subject(sbom_kept, kept->digest), 0);
+	cr_assert_eq(rs_manifest_set_subject(sbom_gone, gone->digest), 0);
+	cr_assert_eq(rs_manifest_set_subject(sig_of_sbom, sbom_gone->digest), 0);
 	/* referrers pushed by digest are untagged: the storage lists them */
 	fx_stored(sbom_kept, FX_NOW - 90 * FX_DAY);
 	fx_stored(sbom_gone, FX_NOW - 90 * FX_DAY);
