@@ -22,6 +22,7 @@
  * connection busy, few enough that 100,000 tags never sit in memory as
  * 100,000 prepared requests. */
 #define TAG_WINDOW 256
+#define KNOWN_BATCH 2048   /* tags read from storage, fetched by digest per round */
 
 /* A run of tags of one repository still to be read. */
 struct tag_run {
@@ -909,20 +910,29 @@ int rs_scan_known_tags(struct rs_inventory **out, struct rs_registry *reg,
 			repo->failed = 1;
 		scan.progress.repos++;
 	}
-	for (size_t i = 0; i < ntags && rc == 0; i++) {
-		struct rs_repo *repo = rs_inventory_find_repo(scan.inv, tags[i].repo);
+	/* a batch at a time, so that requests waiting their turn stay few (the
+	 * tag window of a scan by tag): the batch's last requests are the only
+	 * time the connections are not all busy */
+	for (size_t i = 0; i < ntags && rc == 0;) {
+		size_t end = ntags - i > KNOWN_BATCH ? i + KNOWN_BATCH : ntags;
 
-		if (!repo)
-			continue;
-		rc = rs_repo_add_tag(NULL, repo, tags[i].tag, tags[i].digest);
-		scan.progress.tags++;
-		if (rc == 0)
-			fetch_child(&scan, repo, tags[i].digest);
+		for (; i < end && rc == 0; i++) {
+			struct rs_repo *repo = rs_inventory_find_repo(scan.inv, tags[i].repo);
+
+			if (!repo)
+				continue;
+			rc = rs_repo_add_tag(NULL, repo, tags[i].tag, tags[i].digest);
+			scan.progress.tags++;
+			if (rc == 0)
+				fetch_child(&scan, repo, tags[i].digest);
+		}
+		if (rc < 0) {
+			fail_fatal(&scan, rc);
+			rs_http_cancel(rs_registry_http(reg));
+		}
+		rc = rs_http_run(rs_registry_http(reg));
+		if (scan.fatal)
+			break;
 	}
-	if (rc < 0) {
-		fail_fatal(&scan, rc);
-		rs_http_cancel(rs_registry_http(reg));
-	}
-	rc = rs_http_run(rs_registry_http(reg));
 	return scan_finish(&scan, rc, out);
 }
