@@ -316,7 +316,8 @@ static int load_packs(struct rs_cache *cache)
 	if (rc < 0)
 		return rc;
 	/* newest first: a fresh copy of an entry wins over an older one */
-	qsort(cache->packs, cache->npacks, sizeof(*cache->packs), by_mtime_desc);
+	if (cache->npacks > 1)
+		qsort(cache->packs, cache->npacks, sizeof(*cache->packs), by_mtime_desc);
 	return 0;
 }
 
@@ -749,7 +750,8 @@ static int publish_fresh(struct rs_cache *cache)
 		for (size_t i = 0; i < cache->nfresh; i++)
 			if (!(cache->fresh_flags[i] & E_BAD))
 				sorted[n++] = cache->fresh[i];
-		qsort(sorted, n, sizeof(*sorted), by_id);
+		if (n > 1)
+			qsort(sorted, n, sizeof(*sorted), by_id);
 		snprintf(tmp_idx, sizeof(tmp_idx), "%.*s.idx",
 			 (int)(strlen(cache->out_path) - strlen(".pack")), cache->out_path);
 		rc = write_index(tmp_idx, sorted, n);
@@ -964,7 +966,8 @@ static int merge(struct rs_cache *cache)
 			n++;
 		}
 	}
-	qsort(list, n, sizeof(*list), by_id);
+	if (n > 1)
+		qsort(list, n, sizeof(*list), by_id);
 	rc = write_merged(cache, list, n, &kept, base, sizeof(base));
 	if (rc < 0)
 		goto out;
@@ -1090,7 +1093,8 @@ static int load_tags(struct rs_cache *cache, const char *registry)
 		rs_digest_id(t->id, digest);
 	}
 	fclose(fp);
-	qsort(cache->old_tags, cache->nold_tags, sizeof(*cache->old_tags), by_hash);
+	if (cache->nold_tags > 1)
+		qsort(cache->old_tags, cache->nold_tags, sizeof(*cache->old_tags), by_hash);
 	return 0;
 }
 

@@ -657,7 +657,8 @@ static int64_t reclaimable(struct blob_uses *uses)
 {
 	int64_t total = 0;
 
-	qsort(uses->v, uses->n, sizeof(*uses->v), cmp_blob_use);
+	if (uses->n > 1)
+		qsort(uses->v, uses->n, sizeof(*uses->v), cmp_blob_use);
 	for (size_t i = 0, j; i < uses->n; i = j) {
 		int kept = 0;
 
