@@ -110,7 +110,7 @@ measure() {
 	# ceiling, config blobs at theirs
 	ideal=$(awk -v r="$req" -v c="$configs" -v cm="$cm" -v cc="$ceiling_config" \
 		'BEGIN { printf "%.2f", (r - c) / cm + (c > 0 ? c / cc : 0) }')
-	printf '%-28s %9s %8s %8s %8s %8s %9s %7s %8s\n' "$name" "$req" "$per" "$wall" "$rate" \
+	printf '%-32s %9s %8s %8s %8s %8s %9s %7s %8s\n' "$name" "$req" "$per" "$wall" "$rate" \
 		"$ideal" \
 		"$(awk -v i="$ideal" -v w="$wall" 'BEGIN { printf "%.0f%%", (w > 0 ? 100 * i / w : 0) }')" \
 		"$cpu" "$((rss / 1024))"
@@ -119,7 +119,7 @@ measure() {
 
 cache=$HARNESS_TMP/cache
 printf '\n== regsweep on %d repositories x %d tags = %d tags, --jobs %d\n' "$repos" "$tags" "$ntags" "$jobs"
-printf '%-28s %9s %8s %8s %8s %8s %9s %7s %8s\n' run requests req/tag wall-s req/s ceil-s of-ceil cpu-s \
+printf '%-32s %9s %8s %8s %8s %8s %9s %7s %8s\n' run requests req/tag wall-s req/s ceil-s of-ceil cpu-s \
 	RSS-MiB
 measure "stats cold" 0 manifest stats --cache-dir "$cache.stats"
 measure "stats warm" 0 manifest stats --cache-dir "$cache.stats"
@@ -151,7 +151,7 @@ for c in ${compare[@]+"${compare[@]}"}; do
 	fi
 	req=$(($(served) - before))
 	wall=$(awk '/^TIME/ { print $2 }' "$err")
-	printf '%-28s %9s %8s %8s %8s %8s %9s %7s %8s\n' "$name" "$req" \
+	printf '%-32s %9s %8s %8s %8s %8s %9s %7s %8s\n' "$name" "$req" \
 		"$(awk -v r="$req" -v t="$ntags" 'BEGIN { printf "%.3f", r / t }')" "$wall" \
 		"$(awk -v r="$req" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? r / w : 0) }')" \
 		"$(awk -v r="$req" -v c="$ceiling" 'BEGIN { printf "%.2f", r / c }')" \
