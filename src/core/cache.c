@@ -25,7 +25,7 @@
 #define MAGIC_LEN 8
 #define IDX_HEADER 16              /* magic, entry count */
 #define IDX_ENTRY 48               /* id[32], offset, length, last-used day */
-#define ID_LEN 32
+#define ID_LEN RS_DIGEST_ID_LEN
 #define TMP_MAX_AGE (24 * 3600)    /* an abandoned temporary pack is removed after this */
 #define MERGE_MIN_DEAD (1u << 20)  /* dead bytes below this never trigger a merge */
 
@@ -142,17 +142,6 @@ static int digest_id(unsigned char id[ID_LEN], const char *digest)
 	return rs_digest_id(id, digest) == 1;
 }
 
-static void id_digest(char out[RS_DIGEST_MAX], const unsigned char *id)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	memcpy(out, "sha256:", 7);
-	for (int i = 0; i < ID_LEN; i++) {
-		out[7 + 2 * i] = hex[id[i] >> 4];
-		out[8 + 2 * i] = hex[id[i] & 15];
-	}
-	out[7 + 2 * ID_LEN] = '\0';
-}
 
 static uint32_t today_utc(void)
 {
@@ -895,7 +884,7 @@ static int write_merged(struct rs_cache *cache, struct entry *list, size_t n, si
 
 		if (i > 0 && memcmp(list[i].id, list[i - 1].id, ID_LEN) == 0)
 			continue;
-		id_digest(digest, list[i].id);
+		rs_digest_from_id(digest, list[i].id);
 		rc = read_entry(cache->packs[list[i].pack].fd, list[i].off, list[i].len, digest,
 				&data);
 		if (rc == 0) {
@@ -1109,7 +1098,7 @@ const char *rs_cache_tag_digest(struct rs_cache *cache, const char *registry, co
 	found = bsearch(&key, cache->old_tags, cache->nold_tags, sizeof(key), by_hash);
 	if (!found)
 		return NULL;
-	id_digest(cache->old_digest, found->id);
+	rs_digest_from_id(cache->old_digest, found->id);
 	return cache->old_digest;
 }
 

@@ -6,20 +6,26 @@
 #include <stdio.h>
 #include <string.h>
 
+void rs_digest_from_id(char out[RS_DIGEST_MAX], const unsigned char id[RS_DIGEST_ID_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	memcpy(out, "sha256:", 7);
+	for (int i = 0; i < RS_DIGEST_ID_LEN; i++) {
+		out[7 + 2 * i] = hex[id[i] >> 4];
+		out[8 + 2 * i] = hex[id[i] & 15];
+	}
+	out[7 + 2 * RS_DIGEST_ID_LEN] = '\0';
+}
+
 int rs_digest_sha256(char out[RS_DIGEST_MAX], const void *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	static const char hex[] = "0123456789abcdef";
 
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != RS_DIGEST_ID_LEN)
 		return rs_error_set(RS_ERROR, "sha256 computation failed");
-	memcpy(out, "sha256:", 7);
-	for (unsigned int i = 0; i < mdlen; i++) {
-		out[7 + 2 * i] = hex[md[i] >> 4];
-		out[8 + 2 * i] = hex[md[i] & 15];
-	}
-	out[7 + 64] = '\0';
+	rs_digest_from_id(out, md);
 	return 0;
 }
 

@@ -6,6 +6,8 @@
 
 /* "sha256:" + 64 hex digits + NUL */
 #define RS_DIGEST_MAX 72
+/* the bytes of a sha256 digest */
+#define RS_DIGEST_ID_LEN 32
 
 /* Write the sha256 digest string of `data` into `out`. */
 int rs_digest_sha256(char out[RS_DIGEST_MAX], const void *data, size_t len);
@@ -21,7 +23,9 @@ int rs_digest_matches(const char *digest, const void *data, size_t len);
 /* The 32 bytes that identify `digest` in compact tables: for a sha256
  * digest its own bytes (returns 1); for any other string the SHA-256 of the
  * string, as distinct as the strings are (returns 0). */
-#define RS_DIGEST_ID_LEN 32
 int rs_digest_id(unsigned char id[RS_DIGEST_ID_LEN], const char *digest);
+
+/* The sha256 digest string of 32 bytes (the inverse of rs_digest_id). */
+void rs_digest_from_id(char out[RS_DIGEST_MAX], const unsigned char id[RS_DIGEST_ID_LEN]);
 
 #endif

@@ -153,12 +153,32 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int rs_storage_remote_exec(struct rs_ssh *ssh, const char *root, const char *script,
+			   rs_ssh_line_fn line_fn, void *userdata, long timeout_ms,
+			   struct rs_ssh_exit *exit)
+{
+	struct rs_ssh_exec_options opts = RS_SSH_EXEC_OPTIONS_INIT;
+	struct rs_buf cmd = RS_BUF_INIT;
+	int rc = rs_buf_puts(&cmd, "cd ");
+
+	if (rc == 0)
+		rc = rs_gc_shell_quote(&cmd, root);
+	if (rc == 0)
+		rc = rs_buf_puts(&cmd, script);
+	if (rc == 0) {
+		opts.on_line = line_fn;
+		opts.userdata = userdata;
+		opts.timeout_ms = timeout_ms;
+		rc = rs_ssh_exec(ssh, cmd.ptr, &opts, exit);
+	}
+	rs_buf_release(&cmd);
+	return rc;
+}
+
 int rs_storage_read_remote(struct rs_storage_view **out, struct rs_ssh *ssh, const char *root,
 			   long timeout_ms)
 {
-	struct rs_ssh_exec_options opts = RS_SSH_EXEC_OPTIONS_INIT;
 	struct rs_ssh_exit exit;
-	struct rs_buf cmd = RS_BUF_INIT;
 	struct remote_view rv;
 	int rc;
 
@@ -171,11 +191,7 @@ int rs_storage_read_remote(struct rs_storage_view **out, struct rs_ssh *ssh, con
 	}
 	rv.view->blobs = 0;
 	rv.view->bytes = 0;
-	rc = rs_buf_puts(&cmd, "cd ");
-	if (rc == 0)
-		rc = rs_gc_shell_quote(&cmd, root);
-	if (rc == 0)
-		rc = rs_buf_puts(&cmd,
+	rc = rs_storage_remote_exec(ssh, root,
 			" 2>/dev/null || { echo @@noroot; exit 0; }; "
 			"if [ ! -d docker/registry/v2 ]; then "
 			"[ -z \"$(ls -A)\" ] && echo @@done || echo @@notregistry; exit 0; fi; "
@@ -185,13 +201,7 @@ int rs_storage_read_remote(struct rs_storage_view **out, struct rs_ssh *ssh, con
 			"find repositories -type f -path '*/_manifests/revisions/sha256/*/link' "
 			"-printf 'M %T@ %p\\n'; }; } && "
 			"{ [ ! -d blobs ] || find blobs -type f -name data -printf 'B %s\\n'; } && "
-			"echo @@done");
-	if (rc < 0)
-		goto done;
-	opts.on_line = on_line;
-	opts.userdata = &rv;
-	opts.timeout_ms = timeout_ms;
-	rc = rs_ssh_exec(ssh, cmd.ptr, &opts, &exit);
+			"echo @@done", on_line, &rv, timeout_ms, &exit);
 	if (rc < 0)
 		goto done;
 	if (rv.state == 1)
@@ -205,7 +215,6 @@ int rs_storage_read_remote(struct rs_storage_view **out, struct rs_ssh *ssh, con
 	else if (rv.view->nrepos > 1)
 		qsort(rv.view->repos, rv.view->nrepos, sizeof(*rv.view->repos), cmp_name);
 done:
-	rs_buf_release(&cmd);
 	rs_map_release(&rv.repos);
 	if (rc < 0) {
 		rs_storage_view_free(rv.view);

@@ -10,9 +10,8 @@
 #ifndef RS_STORAGE_REMOTE_H
 #define RS_STORAGE_REMOTE_H
 
+#include "ssh.h"
 #include "storage.h"
-
-struct rs_ssh;
 
 /* Read the view of the storage under `root` on the SSH host. *out is the
  * caller's (rs_storage_view_free). A missing root, or one that holds
@@ -20,5 +19,13 @@ struct rs_ssh;
  * empty view. */
 int rs_storage_read_remote(struct rs_storage_view **out, struct rs_ssh *ssh, const char *root,
 			   long timeout_ms);
+
+/* Run `script` on the SSH host from the directory `root` (quoted: the only
+ * setting that goes into a command), each line of its output to `line_fn`.
+ * The `cd` failing is the script's to handle: it follows `cd ROOT`
+ * directly, as in "cd ROOT 2>/dev/null || exit 0; ...". */
+int rs_storage_remote_exec(struct rs_ssh *ssh, const char *root, const char *script,
+			   rs_ssh_line_fn line_fn, void *userdata, long timeout_ms,
+			   struct rs_ssh_exit *exit);
 
 #endif

@@ -3,6 +3,7 @@
 #include "gc.h"
 #include "map.h"
 #include "ssh.h"
+#include "storage_remote.h"
 #include "error.h"
 #include "log.h"
 #include "manifest.h"
@@ -302,9 +303,7 @@ static int on_remote_line(enum rs_ssh_stream stream, const char *line, size_t le
 int rs_tag_index_read_remote(struct rs_tag_index **out, struct rs_ssh *ssh, const char *root,
 			     long timeout_ms)
 {
-	struct rs_ssh_exec_options opts = RS_SSH_EXEC_OPTIONS_INIT;
 	struct rs_ssh_exit exit;
-	struct rs_buf cmd = RS_BUF_INIT;
 	struct remote r;
 	int rc;
 
@@ -313,25 +312,13 @@ int rs_tag_index_read_remote(struct rs_tag_index **out, struct rs_ssh *ssh, cons
 	r.index = calloc(1, sizeof(*r.index));
 	if (!r.index)
 		return rs_error_set(RS_ERROR, "out of memory");
-	rc = rs_buf_puts(&cmd, "cd ");
-	if (rc == 0)
-		rc = rs_gc_shell_quote(&cmd, root);
-	if (rc == 0)
-		rc = rs_buf_puts(&cmd, "/docker/registry/v2/repositories 2>/dev/null || exit 0; "
-				 "LC_ALL=C find . -name _manifests -type d -print -o "
-				 "-path '*/_manifests/tags/*/current/link' -type f "
-				 "-exec grep -H '' {} +");
-	if (rc < 0)
-		goto done;
-	opts.on_line = on_remote_line;
-	opts.userdata = &r;
-	opts.timeout_ms = timeout_ms;
-	rc = rs_ssh_exec(ssh, cmd.ptr, &opts, &exit);
+	rc = rs_storage_remote_exec(ssh, root, "/docker/registry/v2/repositories 2>/dev/null || "
+				    "exit 0; LC_ALL=C find . -name _manifests -type d -print -o "
+				    "-path '*/_manifests/tags/*/current/link' -type f "
+				    "-exec grep -H '' {} +", on_remote_line, &r, timeout_ms, &exit);
 	if (rc == 0 && exit.status != 0)
 		rc = rs_error_set(RS_ERROR, "listing the tags under '%s' on the host failed (exit "
 				  "status %d)", root, exit.status);
-done:
-	rs_buf_release(&cmd);
 	rs_map_release(&r.repos);
 	if (rc < 0) {
 		rs_tag_index_free(r.index);

@@ -81,10 +81,11 @@ static int hit(struct rs_cache *c, const char *digest, size_t want_len)
 	return rc;
 }
 
-/* How many files in packs/ end with `suffix`. */
-static int count_files(const char *suffix)
+/* How many files in packs/ end with `suffix`; the path of the last one
+ * into `last` when it is not NULL. */
+static int match_files(const char *suffix, char *last, size_t size)
 {
-	char dir[512];
+	char dir[300];
 	DIR *d;
 	struct dirent *de;
 	int n = 0;
@@ -95,30 +96,25 @@ static int count_files(const char *suffix)
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name), sl = strlen(suffix);
 
-		if (len >= sl && strcmp(de->d_name + len - sl, suffix) == 0)
-			n++;
+		if (len < sl || strcmp(de->d_name + len - sl, suffix) != 0)
+			continue;
+		n++;
+		if (last)
+			snprintf(last, size, "%s/%s", dir, de->d_name);
 	}
 	closedir(d);
 	return n;
 }
 
+static int count_files(const char *suffix)
+{
+	return match_files(suffix, NULL, 0);
+}
+
 /* The path of the one file in packs/ ending with `suffix`. */
 static void only_file(char *out, size_t size, const char *suffix)
 {
-	char dir[300];
-	DIR *d;
-	struct dirent *de;
-
-	cr_assert_eq(count_files(suffix), 1);
-	snprintf(dir, sizeof(dir), "%s/packs", root);
-	d = opendir(dir);
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name), sl = strlen(suffix);
-
-		if (len >= sl && strcmp(de->d_name + len - sl, suffix) == 0)
-			snprintf(out, size, "%s/%s", dir, de->d_name);
-	}
-	closedir(d);
+	cr_assert_eq(match_files(suffix, out, size), 1);
 }
 
 Test(cache, an_entry_put_is_read_back_in_the_same_run_and_the_next)
@@ -168,6 +164,7 @@ Test(cache, a_digest_it_cannot_verify_is_never_stored_nor_found)
 	char *body;
 	size_t len;
 
+	cr_assert_neq(rs_cache_put(c, d, "x", 1), 0, "bytes it cannot check are refused");
 	cr_assert_eq(rs_cache_get(c, d, &body, &len), 0);
 	cr_assert_eq(rs_cache_get(c, "garbage", &body, &len), 0);
 	cr_assert_null(body);
