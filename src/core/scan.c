@@ -906,8 +906,11 @@ int rs_scan_known_tags(struct rs_inventory **out, struct rs_registry *reg,
 		if (!wanted(&scan, repos[i]))
 			continue;
 		rc = rs_inventory_add_repo(&repo, scan.inv, repos[i]);
+		/* a partial read, as when a tag list fails: nothing is deleted
+		 * there, and the run says so (exit 3) */
 		if (rc == 0 && failed_repos && failed_repos[i])
-			repo->failed = 1;
+			fail(&scan, repo, rs_error_set(RS_EPROTO, "'%s': a tag link in the storage "
+						       "does not hold a digest", repos[i]));
 		scan.progress.repos++;
 	}
 	/* a batch at a time, so that requests waiting their turn stay few (the
