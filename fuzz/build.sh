@@ -9,7 +9,7 @@
 # Environment: CLANG (default: the first of clang, clang-16..clang-14 found),
 # FUZZ_SRCDIR (default: this script's tree), FUZZ_BUILDDIR (where config.h
 # is; default: the source tree), FUZZ_CORE_SOURCES (the core library's
-# sources, as in libregsweep_a_SOURCES; default: every src/core/*.c the
+# sources, as in libregsweep_a_SOURCES; default: every src/core/*/*.c the
 # mk/*.am fragments list). Prints the targets' paths; exits 0 when all
 # built, 1 on a build failure, 77 when there is no clang.
 set -euo pipefail
@@ -69,7 +69,7 @@ if [[ -n ${FUZZ_CORE_SOURCES:-} ]]; then
 else
 	while IFS= read -r f; do
 		[[ -f $srcdir/$f ]] && core+=("$f")
-	done < <(grep -ho 'src/core/[A-Za-z0-9_]*\.c' "$srcdir"/mk/*.am | sort -u)
+	done < <(grep -ho 'src/core/[A-Za-z0-9_/]*\.c' "$srcdir"/mk/*.am | sort -u)
 fi
 if [[ ${#core[@]} -eq 0 ]]; then
 	echo "fuzz/build.sh: no core sources found" >&2
@@ -102,11 +102,11 @@ fi
 
 # Objects of the core, instrumented for coverage (fuzzer-no-link); rebuilt
 # when the source or any core header is newer.
-newest_header=$(ls -t "$srcdir"/src/core/*.h | head -n 1)
+newest_header=$(ls -t "$srcdir"/src/core/*/*.h | head -n 1)
 objs=()
 failed=0
 for f in "${core[@]}"; do
-	name=${f##*/}
+	name=${f#src/core/}; name=${name//\//_}
 	obj=$out/obj/${name%.c}.o
 	objs+=("$obj")
 	if [[ -f $obj && $obj -nt $srcdir/$f && $obj -nt $newest_header ]]; then

@@ -3,8 +3,8 @@
  * read outside the backup: every file read is checked. */
 #include "fuzz.h"
 
-#include "backup.h"
-#include "digest.h"
+#include "act/backup.h"
+#include "base/digest.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -2,7 +2,7 @@
  * (rs_base64_decode); what decodes must encode and decode to the same bytes. */
 #include "fuzz.h"
 
-#include "auth.h"
+#include "net/auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

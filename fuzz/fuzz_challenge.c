@@ -1,8 +1,8 @@
 /* fuzz_challenge.c: WWW-Authenticate challenges (rs_challenges_parse). */
 #include "fuzz.h"
 
-#include "auth.h"
-#include "error.h"
+#include "net/auth.h"
+#include "base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,8 +3,8 @@
  * the policy keeps images of unknown age. */
 #include "fuzz.h"
 
-#include "manifest.h"
-#include "util.h"
+#include "model/manifest.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

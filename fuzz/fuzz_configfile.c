@@ -3,12 +3,12 @@
  * turned into a policy (rs_policy_build), which then judges a few tags. */
 #include "fuzz.h"
 
-#include "buf.h"
-#include "configfile.h"
-#include "error.h"
-#include "log.h"
-#include "policy.h"
-#include "settings.h"
+#include "base/buf.h"
+#include "config/configfile.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "policy/policy.h"
+#include "config/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,9 +5,9 @@
  * `source` string never holds a secret. */
 #include "fuzz.h"
 
-#include "credentials.h"
-#include "error.h"
-#include "log.h"
+#include "net/credentials.h"
+#include "base/error.h"
+#include "base/log.h"
 
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
  * anything, markers of another run included. */
 #include "fuzz.h"
 
-#include "gc.h"
+#include "host/gc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

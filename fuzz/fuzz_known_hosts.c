@@ -3,7 +3,7 @@
  * (rs_ssh_target_parse). The first byte picks: 0-1 the file, 2 a target. */
 #include "fuzz.h"
 
-#include "ssh.h"
+#include "host/ssh.h"
 
 #include <unistd.h>
 

@@ -2,8 +2,8 @@
  * next link is never on another scheme, host or port than the page. */
 #include "fuzz.h"
 
-#include "error.h"
-#include "http.h"
+#include "base/error.h"
+#include "net/http.h"
 
 static const char *const bases[] = {
 	"https://registry.example:5000/v2/_catalog?n=100",

@@ -3,10 +3,10 @@
  * parser. Names that come back must be safe to put in a URL path. */
 #include "fuzz.h"
 
-#include "digest.h"
-#include "error.h"
-#include "manifest.h"
-#include "registry.h"
+#include "base/digest.h"
+#include "base/error.h"
+#include "model/manifest.h"
+#include "net/registry.h"
 
 static void check_list(int rc, char **list, int (*valid)(const char *))
 {

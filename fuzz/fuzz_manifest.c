@@ -3,9 +3,9 @@
  * body, given with its exact length (no terminator to lean on). */
 #include "fuzz.h"
 
-#include "error.h"
-#include "inventory.h"
-#include "manifest.h"
+#include "base/error.h"
+#include "model/inventory.h"
+#include "model/manifest.h"
 
 static const char *const content_types[] = {
 	NULL,

@@ -3,8 +3,8 @@
  * parse again. */
 #include "fuzz.h"
 
-#include "error.h"
-#include "planfile.h"
+#include "base/error.h"
+#include "policy/planfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

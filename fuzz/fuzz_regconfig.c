@@ -2,7 +2,7 @@
  * SSH (rs_regconfig_parse): where the storage is, whether deletes are on. */
 #include "fuzz.h"
 
-#include "regconfig.h"
+#include "storage/regconfig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,10 +6,10 @@
  * repositories. */
 #include "fuzz.h"
 
-#include "digest.h"
-#include "error.h"
-#include "log.h"
-#include "storage.h"
+#include "base/digest.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "storage/storage.h"
 
 #define MAX_NODES 400
 

@@ -3,8 +3,8 @@
  * scopes (rs_scope_split). The first byte picks the parser. */
 #include "fuzz.h"
 
-#include "auth.h"
-#include "error.h"
+#include "net/auth.h"
+#include "base/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

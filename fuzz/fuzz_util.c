@@ -3,9 +3,9 @@
  * must format and parse back to the same value. */
 #include "fuzz.h"
 
-#include "error.h"
-#include "manifest.h"
-#include "util.h"
+#include "base/error.h"
+#include "model/manifest.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,13 +9,13 @@
 #ifndef RS_CLI_H
 #define RS_CLI_H
 
-#include "auth.h"
-#include "cache.h"
-#include "inventory.h"
-#include "scan.h"
-#include "http.h"
-#include "registry.h"
-#include "settings.h"
+#include "net/auth.h"
+#include "scan/cache.h"
+#include "model/inventory.h"
+#include "scan/scan.h"
+#include "net/http.h"
+#include "net/registry.h"
+#include "config/settings.h"
 
 #include <stdint.h>
 #include <stdio.h>

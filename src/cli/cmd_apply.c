@@ -1,13 +1,13 @@
 /* cmd_apply.c: `regsweep apply [PLAN]`: carry out a plan file, or plan and
  * apply now; --dry-run says what it would do. */
-#include "apply.h"
+#include "act/apply.h"
 #include "cli.h"
-#include "error.h"
-#include "log.h"
-#include "plan.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "policy/plan.h"
 #include "plan_cli.h"
-#include "planfile.h"
-#include "util.h"
+#include "policy/planfile.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

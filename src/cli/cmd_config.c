@@ -1,9 +1,9 @@
 /* cmd_config.c: `regsweep config`, the effective settings with secrets masked. */
 #include "cli.h"
-#include "error.h"
-#include "planfile.h"
-#include "policy.h"
-#include "util.h"
+#include "base/error.h"
+#include "policy/planfile.h"
+#include "policy/policy.h"
+#include "base/util.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

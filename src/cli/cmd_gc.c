@@ -1,7 +1,7 @@
 /* cmd_gc.c: `regsweep gc`, garbage collection on the registry host over SSH:
  * prints the figures, each step's exit status and which step failed. */
 #include "cli.h"
-#include "error.h"
+#include "base/error.h"
 #include "ssh_cli.h"
 
 #include <stdlib.h>

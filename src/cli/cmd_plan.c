@@ -1,18 +1,18 @@
 /* cmd_plan.c: `regsweep plan`: decide what would go and why; changes
  * nothing. Also the planning and plan printing other commands share. */
 #include "cli.h"
-#include "configfile.h"
-#include "error.h"
-#include "inventory.h"
-#include "log.h"
-#include "plan.h"
+#include "config/configfile.h"
+#include "base/error.h"
+#include "model/inventory.h"
+#include "base/log.h"
+#include "policy/plan.h"
 #include "plan_cli.h"
-#include "planfile.h"
-#include "policy.h"
+#include "policy/planfile.h"
+#include "policy/policy.h"
 #include "progress.h"
-#include "referrers.h"
-#include "scan.h"
-#include "util.h"
+#include "scan/referrers.h"
+#include "scan/scan.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* cmd_restore.c: `regsweep restore DIR`: put back what apply deleted, from
  * its backup; says what cannot come back. */
 #include "cli.h"
-#include "error.h"
-#include "plan.h"
-#include "planfile.h"
-#include "restore.h"
-#include "util.h"
+#include "base/error.h"
+#include "policy/plan.h"
+#include "policy/planfile.h"
+#include "act/restore.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

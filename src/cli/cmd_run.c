@@ -6,19 +6,19 @@
  * what was deleted, and GC (whose after-GC command the remote script runs
  * on every way out) still runs unless the user interrupted the run.
  */
-#include "apply.h"
+#include "act/apply.h"
 #include "cli.h"
-#include "error.h"
-#include "log.h"
-#include "plan.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "policy/plan.h"
 #include "plan_cli.h"
-#include "policy.h"
+#include "policy/policy.h"
 #include "progress.h"
-#include "referrers.h"
-#include "report.h"
+#include "scan/referrers.h"
+#include "report/report.h"
 #include "ssh_cli.h"
-#include "stats.h"
-#include "util.h"
+#include "scan/stats.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

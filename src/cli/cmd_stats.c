@@ -1,10 +1,10 @@
 /* cmd_stats.c: `regsweep stats`, the data summary of a registry. */
 #include "cli.h"
-#include "error.h"
-#include "inventory.h"
-#include "log.h"
-#include "scan.h"
-#include "stats.h"
+#include "base/error.h"
+#include "model/inventory.h"
+#include "base/log.h"
+#include "scan/scan.h"
+#include "scan/stats.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* connect.c: building the transport, authenticator and registry from settings. */
 #include "cli.h"
 #include "progress.h"
-#include "credentials.h"
-#include "error.h"
-#include "log.h"
+#include "net/credentials.h"
+#include "base/error.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

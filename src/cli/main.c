@@ -6,10 +6,10 @@
  */
 #include "cli.h"
 #include "progress.h"
-#include "configfile.h"
-#include "error.h"
-#include "http.h"
-#include "log.h"
+#include "config/configfile.h"
+#include "base/error.h"
+#include "net/http.h"
+#include "base/log.h"
 
 #include <getopt.h>
 #include <signal.h>

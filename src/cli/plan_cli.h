@@ -3,9 +3,9 @@
 #ifndef RS_PLAN_CLI_H
 #define RS_PLAN_CLI_H
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "plan.h"
+#include "policy/plan.h"
 
 /* Build the policy (config file rules or the command-line rule), connect,
  * scan the registry (reading image dates when the policy needs them), add

@@ -6,7 +6,7 @@
 #define RS_PROGRESS_H
 
 #include "cli.h"
-#include "scan.h"
+#include "scan/scan.h"
 
 /* Is progress wanted for this run? */
 int cli_progress_wanted(const struct cli_ctx *ctx);

@@ -1,12 +1,12 @@
 /* scan_cli.c: choosing how to enumerate the registry: through the API, or
  * with --index-from-storage from the storage's tag links in one pass. */
 #include "cli.h"
-#include "error.h"
-#include "log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "progress.h"
-#include "util.h"
+#include "base/util.h"
 #include "ssh_cli.h"
-#include "tagindex.h"
+#include "storage/tagindex.h"
 
 #include <stdlib.h>
 #include <time.h>

@@ -1,13 +1,13 @@
 /* ssh_cli.c: SSH sessions, GC options and GC figures from the settings (see
  * ssh_cli.h). */
 #include "ssh_cli.h"
-#include "storage_remote.h"
-#include "error.h"
-#include "inventory.h"
-#include "log.h"
-#include "regconfig.h"
-#include "scan.h"
-#include "util.h"
+#include "storage/storage_remote.h"
+#include "base/error.h"
+#include "model/inventory.h"
+#include "base/log.h"
+#include "storage/regconfig.h"
+#include "scan/scan.h"
+#include "base/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>

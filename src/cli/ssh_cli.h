@@ -4,11 +4,11 @@
 #ifndef RS_SSH_CLI_H
 #define RS_SSH_CLI_H
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "gc.h"
-#include "ssh.h"
-#include "storage.h"
+#include "host/gc.h"
+#include "host/ssh.h"
+#include "storage/storage.h"
 
 /* Connect to --ssh with the SSH settings. *out is the caller's
  * (rs_ssh_free). RS_EUSAGE when --ssh is not set. */

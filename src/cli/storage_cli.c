@@ -2,14 +2,14 @@
  * every stored manifest (tagged or not) goes into the inventory, and the
  * blob store's figures become the storage figures of the summary. */
 #include "cli.h"
-#include "storage_remote.h"
-#include "error.h"
-#include "inventory.h"
-#include "log.h"
-#include "scan.h"
+#include "storage/storage_remote.h"
+#include "base/error.h"
+#include "model/inventory.h"
+#include "base/log.h"
+#include "scan/scan.h"
 #include "ssh_cli.h"
-#include "storage.h"
-#include "util.h"
+#include "storage/storage.h"
+#include "base/util.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -12,13 +12,13 @@
  * "token-requests N". Exit status 0 when every call succeeded, 1 otherwise,
  * 2 on a usage error.
  */
-#include "auth.h"
-#include "credentials.h"
-#include "error.h"
-#include "http.h"
-#include "log.h"
-#include "registry.h"
-#include "settings.h"
+#include "net/auth.h"
+#include "net/credentials.h"
+#include "base/error.h"
+#include "net/http.h"
+#include "base/log.h"
+#include "net/registry.h"
+#include "config/settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 require_regsweep
 FAULT_SERVER=${FAULT_SERVER:-${top_builddir:-$here/../..}/fault-server}
 if [[ ! -x $FAULT_SERVER ]]; then
-	tap_skip_all "fault-server not built (needs libmicrohttpd-dev)"
+	bail_out "fault-server not built: install libmicrohttpd-dev and run ./configure again"
 fi
 
 tap_noplan

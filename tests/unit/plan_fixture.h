@@ -3,14 +3,14 @@
 #ifndef RS_PLAN_FIXTURE_H
 #define RS_PLAN_FIXTURE_H
 
-#include "configfile.h"
-#include "digest.h"
-#include "error.h"
-#include "inventory.h"
-#include "plan.h"
-#include "policy.h"
-#include "settings.h"
-#include "util.h"
+#include "config/configfile.h"
+#include "base/digest.h"
+#include "base/error.h"
+#include "model/inventory.h"
+#include "policy/plan.h"
+#include "policy/policy.h"
+#include "config/settings.h"
+#include "base/util.h"
 
 #include <criterion/criterion.h>
 #include <stdarg.h>

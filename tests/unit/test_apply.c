@@ -2,16 +2,16 @@
  * parents before children, the stop on a refusal, an interrupt that
  * finishes the request in flight and a second run that completes the job,
  * a delete the registry does not honour. */
-#include "apply.h"
-#include "error.h"
-#include "http.h"
-#include "inventory.h"
-#include "manifest.h"
-#include "plan.h"
-#include "policy.h"
-#include "registry.h"
-#include "settings.h"
-#include "util.h"
+#include "act/apply.h"
+#include "base/error.h"
+#include "net/http.h"
+#include "model/inventory.h"
+#include "model/manifest.h"
+#include "policy/plan.h"
+#include "policy/policy.h"
+#include "net/registry.h"
+#include "config/settings.h"
+#include "base/util.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef RS_TEST_MHD
 #include "mock_http.h"
 
 #define NMAN 5
@@ -385,10 +384,3 @@ Test(apply, dry_run_changes_nothing)
 	teardown(&e);
 }
 
-#else
-
-Test(apply, needs_libmicrohttpd, .disabled = 1)
-{
-}
-
-#endif

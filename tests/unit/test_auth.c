@@ -9,14 +9,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "auth.h"
-#include "error.h"
-#include "http.h"
-#include "log.h"
+#include "net/auth.h"
+#include "base/error.h"
+#include "net/http.h"
+#include "base/log.h"
 
-#ifdef RS_TEST_MHD
 #include "mock_http.h"
-#endif
 
 /* ---- the challenge parser ------------------------------------------------- */
 
@@ -505,8 +503,6 @@ Test(auth, declared_actions_are_validated)
 	rs_auth_free(auth);
 	rs_http_free(http);
 }
-
-#ifdef RS_TEST_MHD
 
 /* ---- the bearer flow against a loopback token server ----------------------- */
 
@@ -1038,4 +1034,3 @@ Test(bearer, nothing_secret_is_logged)
 	rs_log_set_handler(NULL, NULL);
 }
 
-#endif /* RS_TEST_MHD */

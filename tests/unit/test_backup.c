@@ -1,8 +1,8 @@
 /* test_backup.c: the backup directory apply writes and restore reads:
  * modes, verification, re-use by a second run, refusals. */
-#include "backup.h"
-#include "digest.h"
-#include "error.h"
+#include "act/backup.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

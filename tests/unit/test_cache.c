@@ -10,9 +10,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "digest.h"
-#include "error.h"
+#include "scan/cache.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 static char root[256];
 

@@ -1,9 +1,9 @@
 /* test_configfile.c: the YAML config file: settings, rules, errors naming
  * file, line and key, and the warning for readable secrets. */
-#include "configfile.h"
-#include "error.h"
-#include "log.h"
-#include "settings.h"
+#include "config/configfile.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "config/settings.h"
 
 #include <criterion/criterion.h>
 #include <fcntl.h>

@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "credentials.h"
-#include "error.h"
-#include "log.h"
+#include "net/credentials.h"
+#include "base/error.h"
+#include "base/log.h"
 
 static char tmpdir[256];
 static char config_path[512];

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "gc.h"
-#include "inventory.h"
+#include "base/error.h"
+#include "host/gc.h"
+#include "model/inventory.h"
 
 #define ID "t35t1d"
 

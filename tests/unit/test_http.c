@@ -14,13 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "http.h"
-#include "log.h"
+#include "base/error.h"
+#include "net/http.h"
+#include "base/log.h"
 
-#ifdef RS_TEST_MHD
 #include "mock_http.h"
-#endif
 
 /* ---- Link: rel="next" ------------------------------------------------------ */
 
@@ -308,8 +306,6 @@ Test(transport, connect_timeout_is_honoured)
 	close(fd);
 	rs_http_free(http);
 }
-
-#ifdef RS_TEST_MHD
 
 #define MAX_HITS 64
 
@@ -716,4 +712,3 @@ Test(log, requests_logged_without_headers, .init = start_server, .fini = stop_se
 	rs_http_free(http);
 }
 
-#endif /* RS_TEST_MHD */

@@ -2,9 +2,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "error.h"
-#include "manifest.h"
-#include "util.h"
+#include "base/error.h"
+#include "model/manifest.h"
+#include "base/util.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"

@@ -2,7 +2,7 @@
  * a time. */
 #include "plan_fixture.h"
 
-#include "error.h"
+#include "base/error.h"
 
 static char *short_of(const struct rs_manifest *m)
 {

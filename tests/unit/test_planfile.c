@@ -2,9 +2,9 @@
  * the same, and that tampered or inconsistent plans are refused. */
 #include "plan_fixture.h"
 
-#include "error.h"
-#include "log.h"
-#include "planfile.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "policy/planfile.h"
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>

@@ -1,9 +1,9 @@
 /* test_policy.c: building the policy (file rules, the command-line rule),
  * pattern matching and the errors users see. */
-#include "configfile.h"
-#include "error.h"
-#include "policy.h"
-#include "settings.h"
+#include "config/configfile.h"
+#include "base/error.h"
+#include "policy/policy.h"
+#include "config/settings.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,16 +1,16 @@
 /* test_referrers.c: referrers found through the registry's referrers API
  * join the inventory and follow their subject in the plan; a registry
  * without the API is left alone. Against a scripted registry on loopback. */
-#include "error.h"
-#include "http.h"
-#include "inventory.h"
-#include "manifest.h"
-#include "plan.h"
-#include "policy.h"
-#include "referrers.h"
-#include "registry.h"
-#include "settings.h"
-#include "util.h"
+#include "base/error.h"
+#include "net/http.h"
+#include "model/inventory.h"
+#include "model/manifest.h"
+#include "policy/plan.h"
+#include "policy/policy.h"
+#include "scan/referrers.h"
+#include "net/registry.h"
+#include "config/settings.h"
+#include "base/util.h"
 
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef RS_TEST_MHD
 #include "mock_http.h"
 
 /* 0 "old" image, 1 "keep" image, 2 referrer of 0, 3 referrer of 1,
@@ -209,10 +208,3 @@ Test(referrers, a_registry_without_the_api_is_asked_once)
 	teardown(&e);
 }
 
-#else
-
-Test(referrers, needs_libmicrohttpd, .disabled = 1)
-{
-}
-
-#endif

@@ -3,8 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "error.h"
-#include "regconfig.h"
+#include "base/error.h"
+#include "storage/regconfig.h"
 
 static int parse(struct rs_regconfig *cfg, const char *text)
 {

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "settings.h"
+#include "base/error.h"
+#include "config/settings.h"
 
 Test(settings, defaults_are_the_safe_ones)
 {

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "error.h"
-#include "ssh.h"
+#include "net/auth.h"
+#include "base/error.h"
+#include "host/ssh.h"
 
 /* Keys made with ssh-keygen; fingerprints as `ssh-keygen -lf` prints them. */
 #define ED1 "AAAAC3NzaC1lZDI1NTE5AAAAIPRg9FSdEKL2FkxFzx9Uei4UNZP7V+fjc70MJA9uMbYr"

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inventory.h"
-#include "stats.h"
-#include "util.h"
+#include "model/inventory.h"
+#include "scan/stats.h"
+#include "base/util.h"
 
 static void add_image(struct rs_repo *repo, const char *digest, const char *config, int64_t csize,
 		      const char *layer, int64_t lsize)

@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "inventory.h"
-#include "storage.h"
-#include "util.h"
+#include "base/error.h"
+#include "model/inventory.h"
+#include "storage/storage.h"
+#include "base/util.h"
 
 #define HEX(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
 	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c

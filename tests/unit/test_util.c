@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "error.h"
-#include "log.h"
-#include "map.h"
-#include "util.h"
+#include "base/buf.h"
+#include "base/digest.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "base/util.h"
 
 Test(duration, parses_units_and_compounds)
 {

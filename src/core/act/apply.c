@@ -1,0 +1,742 @@
+/* apply.c: the deleter: backup, re-check against the registry as it is
+ * now, delete by digest parents first, confirm each delete. */
+#include "act/apply.h"
+#include "act/backup.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "net/http.h"
+#include "base/log.h"
+#include "model/manifest.h"
+#include "base/map.h"
+#include "policy/planfile.h"
+#include "scan/scan.h"
+#include "base/util.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MANIFEST_MAX_BODY (4u * 1024 * 1024)
+
+/* What apply knows about one deletion besides its result. */
+struct work {
+	const struct rs_plan_repo *repo;
+	const struct rs_plan_manifest *pm;
+	struct rs_manifest *parsed;    /* the body read for the backup, or NULL */
+};
+
+struct apply_run {
+	struct rs_registry *reg;
+	const struct rs_plan *plan;
+	const struct rs_apply_options *opts;
+	struct rs_apply_result *res;
+	struct rs_backup *backup;
+	struct work *work;             /* parallel to res->items */
+};
+
+static void set_outcome(struct rs_apply_item *item, enum rs_apply_outcome outcome,
+			const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_outcome(struct rs_apply_item *item, enum rs_apply_outcome outcome,
+			const char *fmt, ...)
+{
+	struct rs_buf buf = RS_BUF_INIT;
+	va_list ap;
+
+	item->outcome = outcome;
+	if (!fmt)
+		return;
+	va_start(ap, fmt);
+	if (rs_buf_vprintf(&buf, fmt, ap) == 0) {
+		free(item->detail);
+		item->detail = rs_buf_detach(&buf);
+	}
+	va_end(ap);
+}
+
+const char *rs_apply_outcome_name(enum rs_apply_outcome outcome)
+{
+	switch (outcome) {
+	case RS_APPLY_PENDING: return "not attempted";
+	case RS_APPLY_DELETED: return "deleted";
+	case RS_APPLY_GONE: return "already gone";
+	case RS_APPLY_SKIPPED: return "skipped";
+	case RS_APPLY_FAILED: return "failed";
+	case RS_APPLY_WOULD_DELETE: return "would delete";
+	}
+	return "?";
+}
+
+void rs_apply_result_free(struct rs_apply_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nitems; i++) {
+		struct rs_apply_item *item = &r->items[i];
+
+		free(item->repo);
+		free(item->media_type);
+		for (size_t t = 0; t < item->ntags; t++)
+			free(item->tags[t]);
+		free(item->tags);
+		free(item->reason);
+		free(item->detail);
+	}
+	free(r->items);
+	free(r->registry);
+	free(r->backup_dir);
+	free(r->stop_reason);
+	free(r);
+}
+
+/* One result item per deletion of the plan, in order. */
+static int result_new(struct rs_apply_result **out, struct work **work, const struct rs_plan *plan,
+		      const struct rs_apply_options *opts)
+{
+	struct rs_apply_result *r = calloc(1, sizeof(*r));
+	char url[2048];
+	size_t n = 0;
+
+	*out = NULL;
+	*work = NULL;
+	if (!r)
+		return rs_error_set(RS_ERROR, "out of memory");
+	for (size_t i = 0; i < plan->nrepos; i++)
+		n += plan->repos[i].ndeletions;
+	r->items = calloc(n ? n : 1, sizeof(*r->items));
+	*work = calloc(n ? n : 1, sizeof(**work));
+	r->registry = strdup(rs_url_strip_userinfo(url, sizeof(url), plan->registry));
+	r->dry_run = opts->dry_run;
+	r->started = opts->now;
+	if (!r->items || !*work || !r->registry)
+		goto oom;
+	for (size_t i = 0; i < plan->nrepos; i++) {
+		const struct rs_plan_repo *pr = &plan->repos[i];
+
+		for (size_t d = 0; d < pr->ndeletions; d++) {
+			const struct rs_plan_manifest *pm = &pr->deletions[d];
+			struct rs_apply_item *item = &r->items[r->nitems];
+
+			(*work)[r->nitems].repo = pr;
+			(*work)[r->nitems].pm = pm;
+			r->nitems++;
+			rs_strlcpy(item->digest, pm->digest, sizeof(item->digest));
+			item->repo = strdup(pr->name);
+			item->media_type = rs_strdup(pm->media_type);
+			item->reason = rs_strdup(pm->reason);
+			item->tags = calloc(pm->ntags + 1, sizeof(*item->tags));
+			if (!item->repo || !item->tags || (pm->media_type && !item->media_type) ||
+			    (pm->reason && !item->reason))
+				goto oom;
+			for (size_t t = 0; t < pm->ntags; t++) {
+				if (!(item->tags[t] = strdup(pm->tags[t])))
+					goto oom;
+				item->ntags++;
+			}
+		}
+	}
+	*out = r;
+	return 0;
+oom:
+	rs_apply_result_free(r);
+	free(*work);
+	*work = NULL;
+	return rs_error_set(RS_ERROR, "out of memory");
+}
+
+static void count_outcomes(struct rs_apply_result *r)
+{
+	r->deleted = r->gone = r->skipped = r->failed = r->pending = r->would_delete = 0;
+	for (size_t i = 0; i < r->nitems; i++) {
+		switch (r->items[i].outcome) {
+		case RS_APPLY_PENDING: r->pending++; break;
+		case RS_APPLY_DELETED: r->deleted++; break;
+		case RS_APPLY_GONE: r->gone++; break;
+		case RS_APPLY_SKIPPED: r->skipped++; break;
+		case RS_APPLY_FAILED: r->failed++; break;
+		case RS_APPLY_WOULD_DELETE: r->would_delete++; break;
+		}
+	}
+}
+
+/* What deletion `w` references (children, subject or signed image), as the
+ * plan says and as its body read for the backup says: ref_at(w, k) for k
+ * below ref_count(w); "" for an absent subject. */
+static size_t ref_count(const struct work *w)
+{
+	return 1 + w->pm->nchildren + (w->parsed ? 1 + w->parsed->nchildren : 0);
+}
+
+static const char *ref_at(const struct work *w, size_t k)
+{
+	if (k == 0)
+		return w->pm->subject;
+	k--;
+	if (k < w->pm->nchildren)
+		return w->pm->children[k];
+	k -= w->pm->nchildren;
+	if (k == 0)
+		return w->parsed->subject;
+	return w->parsed->children[k - 1].digest;
+}
+
+/* The deletions of one repository (items first .. first + count - 1) and
+ * look-ups over them. */
+struct span {
+	size_t first, count;
+	struct rs_map by_digest;       /* digest -> item index + 1 */
+	size_t **parents;              /* per item of the span: items that reference it */
+	size_t *nparents;
+};
+
+static void span_release(struct span *sp)
+{
+	for (size_t i = 0; sp->parents && i < sp->count; i++)
+		free(sp->parents[i]);
+	free(sp->parents);
+	free(sp->nparents);
+	rs_map_release(&sp->by_digest);
+	memset(sp, 0, sizeof(*sp));
+}
+
+/* The item of the span with `digest`, or (size_t)-1. */
+static size_t span_find(const struct span *sp, const char *digest)
+{
+	uintptr_t slot = digest[0] ? (uintptr_t)rs_map_get(&sp->by_digest, digest) : 0;
+
+	return slot ? (size_t)slot - 1 : (size_t)-1;
+}
+
+static int add_parent(struct span *sp, size_t child, size_t parent)
+{
+	size_t k = child - sp->first, *grown;
+
+	for (size_t i = 0; i < sp->nparents[k]; i++)
+		if (sp->parents[k][i] == parent)
+			return 0;
+	grown = realloc(sp->parents[k], (sp->nparents[k] + 1) * sizeof(*grown));
+	if (!grown)
+		return rs_error_set(RS_ERROR, "out of memory");
+	sp->parents[k] = grown;
+	sp->parents[k][sp->nparents[k]++] = parent;
+	return 0;
+}
+
+static int span_build(struct span *sp, const struct apply_run *run, size_t first, size_t count)
+{
+	int rc = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->first = first;
+	sp->count = count;
+	sp->parents = calloc(count ? count : 1, sizeof(*sp->parents));
+	sp->nparents = calloc(count ? count : 1, sizeof(*sp->nparents));
+	if (!sp->parents || !sp->nparents)
+		return rs_error_set(RS_ERROR, "out of memory");
+	for (size_t i = first; rc == 0 && i < first + count; i++)
+		rc = rs_map_put(&sp->by_digest, run->res->items[i].digest, (void *)(uintptr_t)(i + 1));
+	for (size_t j = first; rc == 0 && j < first + count; j++) {
+		const struct work *w = &run->work[j];
+
+		for (size_t k = 0; rc == 0 && k < ref_count(w); k++) {
+			size_t child = span_find(sp, ref_at(w, k));
+
+			if (child != (size_t)-1 && child != j)
+				rc = add_parent(sp, child, j);
+		}
+	}
+	return rc;
+}
+
+/* The items of the repository starting at `first`: its count. */
+static size_t repo_span(const struct apply_run *run, size_t first)
+{
+	size_t n = 0;
+
+	while (first + n < run->res->nitems && run->work[first + n].repo == run->work[first].repo)
+		n++;
+	return n;
+}
+
+static void skip_span(struct apply_run *run, size_t first, size_t count, const char *why)
+{
+	for (size_t i = first; i < first + count; i++)
+		if (run->res->items[i].outcome == RS_APPLY_PENDING)
+			set_outcome(&run->res->items[i], RS_APPLY_SKIPPED, "%s", why);
+}
+
+/* ----------------------------------------------------------------- backup */
+
+static int backup_item(struct apply_run *run, size_t i)
+{
+	struct rs_apply_item *item = &run->res->items[i];
+	struct rs_reg_call call = RS_REG_CALL_INIT;
+	struct rs_reg_answer answer;
+	char path[1024], scope[512];
+	int rc;
+
+	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", item->repo, item->digest);
+	call.path = path;
+	call.accept = RS_MANIFEST_ACCEPT;
+	call.scope = rs_registry_scope(scope, sizeof(scope), item->repo, "pull");
+	call.max_body = MANIFEST_MAX_BODY;
+	rc = rs_registry_call(run->reg, &call, &answer);
+	if (rc == RS_ENOTFOUND) {
+		/* already deleted (a second run): nothing to save, the delete will see 404 */
+		rc = rs_backup_add(run->backup, item->repo, item->digest, item->media_type,
+				   item->tags, item->ntags, NULL, 0);
+		rs_reg_answer_release(&answer);
+		return rc;
+	}
+	if (rc == 0 && !rs_digest_matches(item->digest, answer.body ? answer.body : "",
+					  answer.body_len))
+		rc = rs_error_set(RS_EPROTO, "the registry's body for %s does not match it",
+				  item->digest);
+	if (rc == 0)
+		rc = rs_manifest_parse(&run->work[i].parsed, item->digest, answer.body,
+				       answer.body_len, answer.content_type);
+	if (rc == 0)
+		rc = rs_backup_add(run->backup, item->repo, item->digest, item->media_type,
+				   item->tags, item->ntags, answer.body, answer.body_len);
+	rs_reg_answer_release(&answer);
+	return rc;
+}
+
+/* Back up every deletion; a repository where a read fails is skipped. */
+static int backup_all(struct apply_run *run)
+{
+	size_t first = 0;
+
+	rs_log(RS_LOG_INFO, "backing up %zu manifest%s to '%s'", run->res->nitems,
+	       run->res->nitems == 1 ? "" : "s", run->backup->dir);
+	while (first < run->res->nitems) {
+		size_t count = repo_span(run, first);
+
+		for (size_t i = first; i < first + count; i++) {
+			int rc = backup_item(run, i);
+			char why[2048];
+
+			if (rc == RS_ECANCELLED) {
+				/* keep what was saved so far on record */
+				rs_backup_save(run->backup);
+				return rs_error_set(rc, "interrupted while backing up");
+			}
+			if (rc < 0 && rc != RS_ENET && rc != RS_EPROTO && rc != RS_ETIMEOUT &&
+			    rc != RS_EAUTH && rc != RS_EDENIED)
+				return rc;   /* the backup itself cannot be written */
+			if (rc < 0) {
+				snprintf(why, sizeof(why), "could not back up %s, so nothing is "
+					 "deleted in this repository: %s", run->res->items[i].digest,
+					 rs_error_message());
+				skip_span(run, first, count, why);
+				break;
+			}
+		}
+		first += count;
+	}
+	return rs_backup_save(run->backup);
+}
+
+/* --------------------------------------------------------------- re-check */
+
+struct keep_set {
+	struct rs_map why;             /* digest -> malloc'd reason it stays */
+};
+
+static int keep_add(struct keep_set *ks, const char *digest, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Returns 1 when newly added, 0 when known, <0 on error. */
+static int keep_add(struct keep_set *ks, const char *digest, const char *fmt, ...)
+{
+	struct rs_buf buf = RS_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	if (!digest[0] || rs_map_get(&ks->why, digest))
+		return 0;
+	va_start(ap, fmt);
+	rc = rs_buf_vprintf(&buf, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		rc = rs_map_put(&ks->why, digest, rs_buf_detach(&buf));
+	rs_buf_release(&buf);
+	return rc < 0 ? rc : 1;
+}
+
+static void keep_release(struct keep_set *ks)
+{
+	size_t pos = 0;
+	void *value;
+
+	while (rs_map_next(&ks->why, &pos, NULL, &value))
+		free(value);
+	rs_map_release(&ks->why);
+}
+
+static int item_has_tag(const struct rs_apply_item *item, const char *tag)
+{
+	for (size_t t = 0; t < item->ntags; t++)
+		if (strcmp(item->tags[t], tag) == 0)
+			return 1;
+	return 0;
+}
+
+/* Tags now: a tag on a deletion's digest that the plan did not drop with
+ * it keeps the digest; a dropped tag that moved skips the deletion. */
+static int check_tags(struct apply_run *run, const struct span *sp, const struct rs_repo *now,
+		      struct keep_set *ks)
+{
+	struct rs_map tags = RS_MAP_INIT;      /* tag name -> struct rs_tag * now */
+	char shortd[RS_DIGEST_MAX];
+	int rc = 0;
+
+	for (size_t t = 0; rc >= 0 && t < now->ntags; t++) {
+		const struct rs_tag *tag = &now->tags[t];
+		size_t i = span_find(sp, tag->digest);
+
+		rc = rs_map_put(&tags, tag->name, (void *)tag);
+		if (rc == 0 && (i == (size_t)-1 || !item_has_tag(&run->res->items[i], tag->name)))
+			rc = keep_add(ks, tag->digest, "tag '%s' now points at it", tag->name);
+	}
+	for (size_t i = sp->first; rc >= 0 && i < sp->first + sp->count; i++) {
+		struct rs_apply_item *item = &run->res->items[i];
+
+		for (size_t k = 0; k < item->ntags; k++) {
+			const struct rs_tag *tag = rs_map_get(&tags, item->tags[k]);
+
+			if (!tag || strcmp(tag->digest, item->digest) == 0 ||
+			    item->outcome != RS_APPLY_PENDING)
+				continue;
+			set_outcome(item, RS_APPLY_SKIPPED, "tag '%s' moved since the plan (now %s)",
+				    tag->name, rs_digest_short(shortd, tag->digest));
+		}
+	}
+	rs_map_release(&tags);
+	return rc < 0 ? rc : 0;
+}
+
+/* Grow the set of what stays until nothing changes: children of what stays
+ * stay; a deletion that stays (kept now, skipped) keeps what it references;
+ * a referrer or signature whose subject stays is skipped. */
+static int close_keep(struct apply_run *run, const struct span *sp, const struct rs_repo *now,
+		      struct keep_set *ks)
+{
+	char shortd[RS_DIGEST_MAX];
+	int changed = 1, rc = 0;
+
+	while (changed && rc >= 0) {
+		changed = 0;
+		for (size_t m = 0; rc >= 0 && m < now->nmanifests; m++) {
+			const struct rs_manifest *man = now->manifests[m];
+
+			if (!rs_map_get(&ks->why, man->digest))
+				continue;
+			for (size_t c = 0; rc >= 0 && c < man->nchildren; c++) {
+				rc = keep_add(ks, man->children[c].digest, "child of %s, which stays",
+					      rs_digest_short(shortd, man->digest));
+				changed |= rc > 0;
+			}
+		}
+		for (size_t i = sp->first; rc >= 0 && i < sp->first + sp->count; i++) {
+			struct rs_apply_item *item = &run->res->items[i];
+			const struct work *w = &run->work[i];
+			const char *why = rs_map_get(&ks->why, item->digest);
+
+			if (item->outcome == RS_APPLY_PENDING && why) {
+				set_outcome(item, RS_APPLY_SKIPPED, "%s", why);
+				changed = 1;
+			} else if (item->outcome == RS_APPLY_PENDING && w->pm->subject[0] &&
+				   rs_map_get(&ks->why, w->pm->subject)) {
+				set_outcome(item, RS_APPLY_SKIPPED, "its subject %s stays",
+					    rs_digest_short(shortd, w->pm->subject));
+				changed = 1;
+			}
+			if (item->outcome != RS_APPLY_SKIPPED)
+				continue;
+			rc = keep_add(ks, item->digest, "skipped");
+			changed |= rc > 0;
+			/* what a skipped deletion references must stay with it */
+			for (size_t k = 0; rc >= 0 && k < ref_count(w); k++) {
+				size_t j = span_find(sp, ref_at(w, k));
+
+				if (j == (size_t)-1 || j == i ||
+				    run->res->items[j].outcome != RS_APPLY_PENDING)
+					continue;
+				rc = keep_add(ks, run->res->items[j].digest, "referenced by %s, which "
+					      "stays", rs_digest_short(shortd, item->digest));
+				changed |= rc > 0;
+			}
+		}
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Re-list and re-resolve the repository, and skip what may not go now. */
+static int recheck_repo(struct apply_run *run, const struct span *sp)
+{
+	struct rs_inventory *inv = NULL;
+	struct keep_set ks;
+	const struct rs_repo *now;
+	const char *name = run->res->items[sp->first].repo;
+	char why[2048];
+	int rc;
+
+	memset(&ks, 0, sizeof(ks));
+	rc = rs_scan_repo(&inv, run->reg, name);
+	if (rc == RS_ECANCELLED)
+		return rc;
+	now = inv ? rs_inventory_find_repo(inv, name) : NULL;
+	if (rc < 0 || !now || now->failed) {
+		snprintf(why, sizeof(why), "could not list '%s' again before deleting: %s", name,
+			 rc < 0 ? rs_error_message() : "some reads failed");
+		skip_span(run, sp->first, sp->count, why);
+		rs_inventory_free(inv);
+		return 0;
+	}
+	rc = check_tags(run, sp, now, &ks);
+	if (rc == 0)
+		rc = close_keep(run, sp, now, &ks);
+	keep_release(&ks);
+	rs_inventory_free(inv);
+	return rc;
+}
+
+/* ----------------------------------------------------------------- delete */
+
+static int is_refusal(int rc)
+{
+	return rc == RS_EUNSUPPORTED || rc == RS_EREADONLY || rc == RS_EAUTH || rc == RS_EDENIED;
+}
+
+/* A registry that no longer answers at all (no status came back): sending
+ * it the remaining deletes would only fail each one. A 5xx is an answer. */
+static int unreachable(int rc, long status)
+{
+	return (rc == RS_ENET || rc == RS_ETIMEOUT) && status == 0;
+}
+
+/* Must every further delete stop? A refusal, or a registry gone away. */
+static int stops_deleting(int rc)
+{
+	return is_refusal(rc) || rc == RS_ENET || rc == RS_ETIMEOUT;
+}
+
+/* DELETE one digest and confirm it is gone. Returns a refusal or
+ * RS_ECANCELLED when deleting must stop, else 0 (the item says how it went). */
+static int delete_item(struct apply_run *run, struct rs_apply_item *item)
+{
+	struct rs_reg_call call = RS_REG_CALL_INIT;
+	struct rs_reg_answer answer;
+	char path[1024], scope[512];
+	long status;
+	int rc;
+
+	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", item->repo, item->digest);
+	call.method = "DELETE";
+	call.path = path;
+	call.scope = rs_registry_scope(scope, sizeof(scope), item->repo, "delete");
+	call.max_body = 64 * 1024;
+	rc = rs_registry_call(run->reg, &call, &answer);
+	status = answer.status;
+	rs_reg_answer_release(&answer);
+	if (rc == RS_ENOTFOUND) {
+		set_outcome(item, RS_APPLY_GONE, NULL);
+		return 0;
+	}
+	if (rc == RS_ECANCELLED)
+		return rc;
+	if (rc == RS_EAUTH || rc == RS_EDENIED) {
+		char why[1024];
+
+		rs_strlcpy(why, rs_error_message(), sizeof(why));
+		rc = rs_error_set(rc, "the credentials lack 'delete' permission on repository "
+				  "'%s': %s", item->repo, why);
+	}
+	if (rc < 0) {
+		set_outcome(item, RS_APPLY_FAILED, "%s", rs_error_message());
+		return is_refusal(rc) || unreachable(rc, status) ? rc : 0;
+	}
+	call = (struct rs_reg_call)RS_REG_CALL_INIT;
+	call.method = "HEAD";
+	call.path = path;
+	call.accept = RS_MANIFEST_ACCEPT;
+	call.scope = rs_registry_scope(scope, sizeof(scope), item->repo, "pull");
+	rc = rs_registry_call(run->reg, &call, &answer);
+	status = answer.status;
+	rs_reg_answer_release(&answer);
+	if (rc == RS_ENOTFOUND)
+		set_outcome(item, RS_APPLY_DELETED, NULL);
+	else if (rc == RS_ECANCELLED)
+		set_outcome(item, RS_APPLY_DELETED, "the registry accepted the delete; not confirmed "
+			    "(interrupted)");
+	else if (rc == 0)
+		set_outcome(item, RS_APPLY_FAILED, "the registry accepted the delete but still "
+			    "serves %s", item->digest);
+	else if (unreachable(rc, status)) {
+		char why[1024];
+
+		/* the registry accepted it (202); it went away before we could look */
+		rs_strlcpy(why, rs_error_message(), sizeof(why));
+		set_outcome(item, RS_APPLY_DELETED, "the registry accepted the delete; not confirmed: "
+			    "%s", why);
+		return rs_error_set(rc, "the registry stopped answering after deleting %s: %s",
+				    item->digest, why);
+	} else
+		set_outcome(item, RS_APPLY_FAILED, "deleted, but the check that it is gone "
+			    "failed: %s", rs_error_message());
+	return 0;
+}
+
+/* A deletion that references `i` and did not happen: its item, or NULL. */
+static const struct rs_apply_item *undeleted_parent(const struct apply_run *run,
+						    const struct span *sp, size_t i)
+{
+	size_t k = i - sp->first;
+
+	for (size_t p = 0; p < sp->nparents[k]; p++) {
+		const struct rs_apply_item *parent = &run->res->items[sp->parents[k][p]];
+
+		if (parent->outcome != RS_APPLY_DELETED && parent->outcome != RS_APPLY_GONE &&
+		    parent->outcome != RS_APPLY_WOULD_DELETE)
+			return parent;
+	}
+	return NULL;
+}
+
+static int delete_repo(struct apply_run *run, const struct span *sp)
+{
+	char shortd[RS_DIGEST_MAX];
+
+	for (size_t i = sp->first; i < sp->first + sp->count; i++) {
+		struct rs_apply_item *item = &run->res->items[i];
+		const struct rs_apply_item *parent;
+		int rc;
+
+		if (item->outcome != RS_APPLY_PENDING)
+			continue;
+		if (rs_interrupted())
+			return rs_error_set(RS_ECANCELLED, "interrupted");
+		parent = undeleted_parent(run, sp, i);
+		if (parent) {
+			set_outcome(item, RS_APPLY_SKIPPED, "%s, which references it, was not deleted",
+				    rs_digest_short(shortd, parent->digest));
+			continue;
+		}
+		if (run->opts->dry_run) {
+			set_outcome(item, RS_APPLY_WOULD_DELETE, NULL);
+			continue;
+		}
+		rc = delete_item(run, item);
+		if (rc < 0)
+			return rc;
+		rs_log(RS_LOG_VERBOSE, "%s@%s: %s", item->repo, item->digest,
+		       rs_apply_outcome_name(item->outcome));
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ apply */
+
+static int finish(struct apply_run *run, int rc)
+{
+	struct rs_apply_result *r = run->res;
+	char *json = NULL;
+
+	count_outcomes(r);
+	if (rc < 0 && (stops_deleting(rc) || rc == RS_ECANCELLED)) {
+		r->stop_code = rc;
+		r->stop_reason = strdup(rs_error_message());
+	}
+	if (run->backup && rs_apply_result_json(&json, r) == 0) {
+		int wrc;
+		char message[2048];
+
+		/* keep the message of the failure we report, whatever writing does */
+		rs_strlcpy(message, rs_error_message(), sizeof(message));
+		wrc = rs_backup_write_file(run->backup, "apply-result.json", json);
+		if (wrc < 0)
+			rs_log(RS_LOG_WARN, "warning: %s", rs_error_message());
+		rs_error_set(rs_error_code(), "%s", message);
+	}
+	free(json);
+	if (rc == RS_ECANCELLED)
+		return rs_error_set(rc, "interrupted: %zu deleted, %zu not attempted; run apply "
+				    "again to finish", r->deleted, r->pending);
+	if (rc < 0 && stops_deleting(rc))
+		return rs_error_set(rc, "%s; stopped: %zu deleted, %zu not attempted%s", r->stop_reason
+				    ? r->stop_reason : "the registry refused", r->deleted, r->pending,
+				    is_refusal(rc) ? "" : "; run apply again once the registry answers");
+	if (rc < 0)
+		return rc;
+	if (r->failed)
+		return rs_error_set(RS_EPARTIAL, "%zu of %zu deletions failed", r->failed, r->nitems);
+	if (r->skipped)
+		return rs_error_set(RS_ECONFLICT, "%zu of %zu deletions skipped: the registry "
+				    "changed since the plan", r->skipped, r->nitems);
+	return 0;
+}
+
+static size_t nitems(const struct apply_run *run, const struct rs_apply_result *out)
+{
+	return run->res ? run->res->nitems : out ? out->nitems : 0;
+}
+
+int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct rs_plan *plan,
+	     const struct rs_apply_options *opts)
+{
+	struct apply_run run;
+	char want[2048], have[2048], dir[512];
+	size_t first = 0;
+	int rc;
+
+	*out = NULL;
+	memset(&run, 0, sizeof(run));
+	rs_url_strip_userinfo(want, sizeof(want), plan->registry);
+	rs_url_strip_userinfo(have, sizeof(have), rs_registry_url(reg));
+	if (strcmp(want, have) != 0)
+		return rs_error_set(RS_EUSAGE, "the plan was made for '%s', not '%s'", want, have);
+	rc = result_new(&run.res, &run.work, plan, opts);
+	if (rc < 0)
+		return rc;
+	run.reg = reg;
+	run.plan = plan;
+	run.opts = opts;
+	if (run.res->nitems && !opts->dry_run) {
+		const char *path = opts->backup_dir ? opts->backup_dir
+				   : rs_backup_default_dir(dir, sizeof(dir), opts->now);
+
+		rc = rs_backup_open(&run.backup, path, plan->registry, opts->now);
+		if (rc == 0 && !(run.res->backup_dir = strdup(run.backup->dir)))
+			rc = rs_error_set(RS_ERROR, "out of memory");
+		if (rc == 0)
+			rc = backup_all(&run);
+		if (rc < 0 && rc != RS_ECANCELLED) {
+			rs_error_prefix("backup: ");
+			goto fail;
+		}
+	}
+	while (rc == 0 && first < run.res->nitems) {
+		struct span sp;
+
+		rc = span_build(&sp, &run, first, repo_span(&run, first));
+		if (rc == 0)
+			rc = recheck_repo(&run, &sp);
+		if (rc == 0)
+			rc = delete_repo(&run, &sp);
+		first += sp.count;
+		span_release(&sp);
+	}
+	rc = finish(&run, rc);
+	*out = run.res;
+	run.res = NULL;
+fail:
+	for (size_t i = 0; run.work && i < nitems(&run, *out); i++)
+		rs_manifest_free(run.work[i].parsed);
+	free(run.work);
+	rs_backup_free(run.backup);
+	rs_apply_result_free(run.res);
+	return rc;
+}

@@ -1,0 +1,97 @@
+/* apply.h: carrying out a plan: back up, re-check, delete by digest.
+ *
+ * rs_apply() works in two phases:
+ *   1. Backup: every manifest the plan deletes is read by digest, verified
+ *      against it, and written to the backup directory with the tags that
+ *      pointed at it (backup.h). A repository where a read fails gets no
+ *      deletions. Nothing is deleted before the backup index is on disk.
+ *   2. Per repository, in plan order: the tags are listed and resolved
+ *      again (rs_scan_repo). A deletion is skipped, and reported, when a tag
+ *      now points at its digest that the plan did not drop with it, when a
+ *      tag the plan dropped with it has moved, when something now kept
+ *      references it (an index naming it as a child, or its subject for a
+ *      referrer or signature), or when a deletion that references it did
+ *      not happen. Then DELETE /v2/NAME/manifests/DIGEST, parents before
+ *      children, each confirmed by a HEAD that answers 404. A digest
+ *      already gone (404) counts as done, so running apply again finishes
+ *      an interrupted job.
+ * A refusal (405 deletes disabled, 405 read-only, 401/403 on DELETE) stops
+ * every further delete. On SIGINT/SIGTERM (rs_interrupted) the request in
+ * flight finishes and nothing new starts. In a dry run nothing is backed up
+ * or deleted; the re-check still runs and reports what would be skipped.
+ */
+#ifndef RS_APPLY_H
+#define RS_APPLY_H
+
+#include "base/digest.h"
+#include "policy/plan.h"
+#include "net/registry.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rs_apply_outcome {
+	RS_APPLY_PENDING = 0,      /* not attempted: stopped before it */
+	RS_APPLY_DELETED,          /* deleted, and the registry confirms it is gone */
+	RS_APPLY_GONE,             /* already gone (404): counts as done */
+	RS_APPLY_SKIPPED,          /* not deleted on purpose; `detail` says why */
+	RS_APPLY_FAILED,           /* the delete failed or could not be confirmed */
+	RS_APPLY_WOULD_DELETE      /* dry run: would be deleted */
+};
+
+struct rs_apply_item {
+	char *repo;
+	char digest[RS_DIGEST_MAX];
+	char *media_type;          /* may be NULL */
+	char **tags;               /* tags the plan dropped with it */
+	size_t ntags;
+	char *reason;              /* the plan's reason */
+	enum rs_apply_outcome outcome;
+	char *detail;              /* why skipped or failed, or a note; may be NULL */
+};
+
+struct rs_apply_result {
+	char *registry;
+	char *backup_dir;          /* NULL in a dry run or when nothing was to go */
+	int dry_run;
+	int64_t started;
+	struct rs_apply_item *items;   /* every deletion of the plan, in order */
+	size_t nitems;
+	size_t deleted, gone, skipped, failed, pending, would_delete;
+	int stop_code;             /* the refusal or interrupt that stopped deletes, 0 if none */
+	char *stop_reason;
+};
+
+struct rs_apply_options {
+	const char *backup_dir;    /* NULL: ./regsweep-backup-<time> */
+	int dry_run;
+	int64_t now;               /* Unix seconds, for the default backup name */
+};
+
+#define RS_APPLY_OPTIONS_INIT { NULL, 0, 0 }
+
+/* Carry out `plan` on `reg` (which must be the registry the plan was made
+ * for). *out holds the result whenever anything was attempted, also when
+ * the return is an error; it is NULL only when apply could not start (a
+ * plan for another registry: RS_EUSAGE; the backup directory unusable).
+ * Returns 0 when every deletion is done (deleted or already gone);
+ * RS_ECONFLICT when some were skipped because the registry changed;
+ * RS_EPARTIAL when some failed; the refusal's code (RS_EUNSUPPORTED,
+ * RS_EREADONLY, RS_EAUTH, RS_EDENIED) when the registry refused deletes;
+ * RS_ECANCELLED when interrupted. The message says what happened. */
+int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct rs_plan *plan,
+	     const struct rs_apply_options *opts);
+
+void rs_apply_result_free(struct rs_apply_result *result);
+
+/* A word for an outcome ("deleted", "already gone", "skipped", ...). */
+const char *rs_apply_outcome_name(enum rs_apply_outcome outcome);
+
+/* The result as JSON: {"registry", "dry_run", "backup_dir", "started",
+ * "deleted", "already_gone", "skipped", "failed", "not_attempted",
+ * "would_delete", "stopped": null|"why", "items": [{"repository",
+ * "digest", "media_type", "tags", "reason", "outcome", "detail"}]}.
+ * *out is the caller's. */
+int rs_apply_result_json(char **out, const struct rs_apply_result *result);
+
+#endif

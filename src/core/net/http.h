@@ -1,0 +1,147 @@
+/* http.h: the HTTP transport, the only module that includes libcurl.
+ *
+ * A client runs many requests at once on libcurl's multi interface, reusing
+ * connections (HTTP/1.1 keep-alive, HTTP/2 multiplexing over TLS). Requests
+ * are submitted with a completion callback; rs_http_run() drives them until
+ * none is left. Callbacks may submit more requests, which is how a scan
+ * walks catalog -> tags -> manifests as a pipeline.
+ *
+ * The transport knows nothing of registries: it bounds requests in flight
+ * (`jobs`) and per second (`rate`), retries idempotent requests (GET, HEAD)
+ * on 429, 502, 503, 504 and connection failures (refused, reset, timed out,
+ * nothing received) up to `retries` times with exponential backoff and
+ * jitter, honouring Retry-After (seconds or an HTTP date; a 429, or a 503
+ * with Retry-After, pauses the whole client, not just that request), caps
+ * response bodies, and logs each request's method, path, status, time and
+ * HTTP version at RS_LOG_VERBOSE. Request headers are never logged.
+ *
+ * DELETE, PUT, POST and PATCH are never resent unless the caller says so
+ * with rs_http_req_retryable(): a DELETE whose answer was lost may have
+ * happened. The caller decides: HEAD the manifest, and resend the DELETE
+ * only when it is still there.
+ *
+ * Transport security: certificates are verified unless `insecure`;
+ * `cacert` adds a private CA, `cert`/`key` present a client certificate;
+ * HTTP/2 is negotiated over TLS (ALPN) when the server offers it; redirects
+ * are followed only when asked for, and libcurl drops the Authorization
+ * header when one leads to another host, port or scheme. The standard
+ * proxy variables (http_proxy, https_proxy, no_proxy...) are honoured by
+ * libcurl.
+ */
+#ifndef RS_HTTP_H
+#define RS_HTTP_H
+
+#include "base/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rs_http;
+struct rs_http_req;
+
+struct rs_http_options {
+	int jobs;                 /* requests in flight, >= 1 */
+	int rate;                 /* requests started per second, 0 = no limit */
+	int retries;              /* retries of a transient failure */
+	long connect_timeout_ms;
+	long stall_timeout_ms;    /* abort a transfer that moves less than 1 KiB/s for this long */
+	const char *cacert;       /* CA bundle file, NULL = system */
+	const char *cert;         /* client certificate (mutual TLS) */
+	const char *key;          /* client key */
+	int insecure;             /* skip certificate verification */
+	long backoff_base_ms;     /* first retry delay (doubles each time) */
+	long backoff_max_ms;      /* cap on one delay, Retry-After included */
+};
+
+#define RS_HTTP_OPTIONS_INIT { 8, 0, 4, 10000, 30000, NULL, NULL, NULL, 0, 200, 30000 }
+
+/* What came back. Valid only during the completion callback. */
+struct rs_http_response {
+	long status;              /* 0 when no response arrived */
+	struct rs_buf body;       /* the callback may rs_buf_detach() it */
+	const char *content_type; /* headers of the final response, or NULL */
+	const char *digest;       /* Docker-Content-Digest */
+	const char *link;         /* Link */
+	const char *www_authenticate; /* every WWW-Authenticate, joined by ", " */
+	const char *location;
+	const char *etag;
+	const char *url;          /* the request URL */
+	int attempts;             /* how many times it was sent */
+	double seconds;           /* wall time of the last attempt */
+};
+
+/* Called once per request: rc is 0 when a response arrived (any status),
+ * negative when none did (RS_ENET, RS_ETIMEOUT, RS_ECANCELLED, RS_EPROTO for
+ * an oversize body); the message is then set. */
+typedef void (*rs_http_done_fn)(struct rs_http_req *req, struct rs_http_response *resp,
+				int rc, void *userdata);
+
+/* Create a client; *out is the caller's, free with rs_http_free(). */
+int rs_http_new(struct rs_http **out, const struct rs_http_options *opts);
+void rs_http_free(struct rs_http *http);
+
+/* A new request; the caller owns it until rs_http_submit(). `url` is copied. */
+int rs_http_req_new(struct rs_http_req **out, const char *method, const char *url);
+
+/* Add a header line ("Accept: ..."); copied. Headers are never logged. */
+int rs_http_req_header(struct rs_http_req *req, const char *line);
+
+/* Set a request body; copied. */
+int rs_http_req_body(struct rs_http_req *req, const void *data, size_t len);
+
+/* The largest body accepted (default 4 MiB); more fails with RS_EPROTO. */
+void rs_http_req_max_body(struct rs_http_req *req, size_t max);
+
+/* Allow retries of a non-idempotent request (default: GET and HEAD only). */
+void rs_http_req_retryable(struct rs_http_req *req, int retryable);
+
+/* Follow redirects (default off; blob downloads need it). Authorization is
+ * never sent to another host, scheme or port on a redirect. */
+void rs_http_req_follow(struct rs_http_req *req, int follow);
+
+/* Free a request that was never submitted. */
+void rs_http_req_free(struct rs_http_req *req);
+
+/* Queue `req` (ownership passes to the client, even on failure); `done`
+ * runs from within rs_http_run(). */
+int rs_http_submit(struct rs_http *http, struct rs_http_req *req, rs_http_done_fn done,
+		   void *userdata);
+
+/* Drive every queued request, and those the callbacks add, to completion.
+ * Returns 0, or RS_ECANCELLED when rs_http_cancel() or an interrupt stopped
+ * it (requests in flight are finished first; queued ones complete with
+ * RS_ECANCELLED). */
+int rs_http_run(struct rs_http *http);
+
+/* Perform one request now, outside the multi loop (token fetches): blocks,
+ * retries like any other request, and fills *resp, which the caller must
+ * release with rs_http_response_release(). Safe to call from a callback. */
+int rs_http_perform(struct rs_http *http, struct rs_http_req *req, struct rs_http_response *resp);
+void rs_http_response_release(struct rs_http_response *resp);
+
+/* Stop starting new requests (signal-safe flag; see rs_interrupt()). */
+void rs_http_cancel(struct rs_http *http);
+
+/* Requests sent so far (retries included), for the report and benchmarks. */
+uint64_t rs_http_request_count(const struct rs_http *http);
+
+/* Ask every running loop to stop starting new requests. Async-signal-safe:
+ * meant for a SIGINT/SIGTERM handler. */
+void rs_interrupt(void);
+int rs_interrupted(void);
+void rs_interrupt_reset(void);
+
+/* Extract the target of the first rel="next" link from a Link header, as
+ * an absolute URL resolved against `base` (the URL the header came with).
+ * *out is NULL when there is no next link. A next link to another host or
+ * scheme is refused with RS_EPROTO. */
+int rs_http_link_next(char **out, const char *link, const char *base);
+
+/* Percent-encode `in` for use in a query value; *out is the caller's. */
+int rs_http_escape(char **out, const char *in);
+
+/* Scheme+host+port of an absolute URL, e.g. "https://r.example:5000"; the
+ * caller owns *out. */
+int rs_http_url_origin(char **out, const char *url);
+
+#endif

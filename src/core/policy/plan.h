@@ -1,0 +1,135 @@
+/* plan.h: the planner: inventory + policy + now -> a decision, with its
+ * reason, for every tag and every manifest. A pure function: no I/O, no
+ * clock, no log.
+ *
+ * How a repository is decided:
+ *   1. A repository whose scan failed (`failed`), or holding a manifest
+ *      whose read failed (RS_MF_FETCH_FAILED), keeps everything: a failed
+ *      lookup never justifies a delete.
+ *   2. Each tag is decided by the policy: the first rule that claims it,
+ *      keep_tags, keep_last, keep_newer_than; unclaimed tags stay.
+ *      keep_last N keeps the tags of the N newest images the rule claims
+ *      in the repository (by image date; tags sharing a digest count once;
+ *      ties with the Nth are kept); an image with an unknown date counts
+ *      as newest: it is kept and takes no place from dated images. Tags
+ *      kept by keep_tags are not ranked. Cosign tags
+ *      (sha256-HEX.sig/.att/.sbom) are not ranked either: they follow the
+ *      manifest they sign.
+ *   3. Kept roots: the digests of kept tags; untagged history (no tag, not
+ *      a child, not a referrer) that `untagged: keep`, the grace period, an
+ *      unknown storage time, or not being listed by the storage keeps; any
+ *      manifest with no tag stored less than the grace period ago.
+ *   4. The kept set is closed: children of a kept index (recursively), OCI
+ *      referrers whose subject is kept, and the digests of cosign tags whose
+ *      subject is kept.
+ *   5. Everything else is deleted: digests whose tags were all dropped, old
+ *      untagged history, children no kept index needs, referrers and
+ *      signatures of deleted manifests. A dropped tag on a kept digest stays
+ *      (one DELETE would remove every tag on it) and says why.
+ * Deletions are ordered so that whatever references a manifest (an index,
+ * a referrer, a signature) is deleted before it: parents before children.
+ *
+ * The plan owns copies of everything it holds; it does not point into the
+ * inventory. Free it with rs_plan_free().
+ */
+#ifndef RS_PLAN_H
+#define RS_PLAN_H
+
+#include "base/digest.h"
+#include "model/inventory.h"
+#include "policy/policy.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rs_verdict {
+	RS_VERDICT_KEEP = 0,
+	RS_VERDICT_DELETE = 1
+};
+
+struct rs_plan_tag {
+	char *name;
+	char digest[RS_DIGEST_MAX];    /* "" when the tag could not be resolved */
+	int64_t created;               /* image date, RS_TIME_UNKNOWN if unknown */
+	enum rs_verdict verdict;
+	char *reason;
+};
+
+struct rs_plan_manifest {
+	char digest[RS_DIGEST_MAX];
+	char *media_type;              /* may be NULL */
+	int64_t created;
+	int64_t stored_at;
+	int64_t size;
+	char **tags;                   /* tags pointing at it when planned */
+	size_t ntags;
+	enum rs_verdict verdict;
+	char *reason;
+	/* what it references, so that apply can order and re-check */
+	char **children;               /* index entries */
+	size_t nchildren;
+	char subject[RS_DIGEST_MAX];   /* OCI subject or cosign subject, "" if none */
+};
+
+struct rs_plan_repo {
+	char *name;
+	int complete;                  /* 0: read incompletely, nothing deleted */
+	char *note;                    /* why nothing is deleted here, or NULL */
+	struct rs_plan_tag *tags;      /* every tag, by name */
+	size_t ntags;
+	struct rs_plan_manifest *deletions;  /* deletion order: parents first */
+	size_t ndeletions;
+	struct rs_plan_manifest *kept;       /* kept manifests, by digest */
+	size_t nkept;
+};
+
+struct rs_plan_totals {
+	uint64_t repositories;
+	uint64_t incomplete;           /* repositories where nothing is deleted */
+	uint64_t tags;
+	uint64_t tags_deleted;
+	uint64_t manifests;
+	uint64_t manifests_deleted;
+	uint64_t untagged_deleted;     /* deleted manifests no tag pointed at */
+	int64_t reclaimable_bytes;     /* blob bytes only deleted manifests use; -1 unknown */
+};
+
+struct rs_plan {
+	char *registry;
+	int64_t created;               /* the `now` it was decided at */
+	char *policy;                  /* one-line summary of the policy */
+	struct rs_plan_repo *repos;
+	size_t nrepos;
+	struct rs_plan_totals totals;
+};
+
+/* Decide every tag and manifest of `inv` under `policy` at time `now`
+ * (Unix seconds). *out is the caller's. Fails only when out of memory. */
+int rs_plan_build(struct rs_plan **out, const struct rs_inventory *inv,
+		  const struct rs_policy *policy, int64_t now);
+
+/* The same, clearing each repository of `inv` (rs_repo_clear) once it is
+ * planned, so that the inventory and the plan are never both whole in
+ * memory; the caller still frees `inv`. */
+int rs_plan_build_consuming(struct rs_plan **out, struct rs_inventory *inv,
+			    const struct rs_policy *policy, int64_t now);
+
+void rs_plan_free(struct rs_plan *plan);
+
+/* An empty plan for `registry` (the plan file reader fills it). */
+int rs_plan_new(struct rs_plan **out, const char *registry);
+
+/* Recount plan->totals from the repositories (reclaimable bytes are kept
+ * as they are). */
+void rs_plan_count(struct rs_plan *plan);
+
+/* Release the contents of one entry (the readers build them piecemeal). */
+void rs_plan_manifest_release(struct rs_plan_manifest *m);
+void rs_plan_tag_release(struct rs_plan_tag *t);
+void rs_plan_repo_release(struct rs_plan_repo *r);
+
+/* "sha256:0123456789ab" (19 characters), for people; `out` has room for
+ * RS_DIGEST_MAX. */
+char *rs_digest_short(char *out, const char *digest);
+
+#endif
