@@ -8,6 +8,7 @@
  */
 #include "act/apply.h"
 #include "cli.h"
+#include "base/cancel.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "policy/plan.h"

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "progress.h"
 #include "config/configfile.h"
+#include "base/cancel.h"
 #include "base/error.h"
 #include "net/http.h"
 #include "base/log.h"

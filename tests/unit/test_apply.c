@@ -3,6 +3,7 @@
  * finishes the request in flight and a second run that completes the job,
  * a delete the registry does not honour. */
 #include "act/apply.h"
+#include "base/cancel.h"
 #include "base/error.h"
 #include "net/http.h"
 #include "model/inventory.h"

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "net/auth.h"
+#include "base/base64.h"
 #include "base/error.h"
 #include "net/http.h"
 #include "base/log.h"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "net/auth.h"
+#include "base/base64.h"
 #include "base/error.h"
 #include "host/ssh.h"
 

@@ -3,6 +3,7 @@
 #include "act/apply.h"
 #include "act/backup.h"
 #include "base/buf.h"
+#include "base/cancel.h"
 #include "base/error.h"
 #include "net/http.h"
 #include "base/log.h"

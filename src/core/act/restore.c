@@ -3,6 +3,7 @@
 #include "act/restore.h"
 #include "act/backup.h"
 #include "base/buf.h"
+#include "base/cancel.h"
 #include "base/error.h"
 #include "net/http.h"
 #include "model/inventory.h"

@@ -2,6 +2,7 @@
  * run over SSH (see gc.h for the design). */
 #include "host/gc.h"
 #include "base/error.h"
+#include "base/shell.h"
 #include "base/log.h"
 #include "host/ssh.h"
 
@@ -139,17 +140,6 @@ int rs_gc_validate(const struct rs_gc_options *opts)
 	return 0;
 }
 
-int rs_gc_shell_quote(struct rs_buf *out, const char *text)
-{
-	int rc = rs_buf_puts(out, "'");
-
-	for (const char *p = text; rc == 0 && *p; p++)
-		rc = *p == '\'' ? rs_buf_puts(out, "'\\''") : rs_buf_put(out, p, 1);
-	if (rc == 0)
-		rc = rs_buf_puts(out, "'");
-	return rc;
-}
-
 /* Append `tmpl` with @ID@ and @DELIM@ replaced. */
 static int put_template(struct rs_buf *out, const char *tmpl, const char *id, const char *delim)
 {
@@ -184,7 +174,7 @@ static int put_variable(struct rs_buf *out, const char *name, const char *value)
 	int rc = rs_buf_printf(out, "%s=", name);
 
 	if (rc == 0)
-		rc = rs_gc_shell_quote(out, value ? value : "");
+		rc = rs_shell_quote(out, value ? value : "");
 	if (rc == 0)
 		rc = rs_buf_puts(out, "\n");
 	return rc;

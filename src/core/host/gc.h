@@ -152,9 +152,6 @@ int rs_gc_validate(const struct rs_gc_options *opts);
  * `out` (appended). Pure: no I/O. */
 int rs_gc_build_script(struct rs_buf *out, const struct rs_gc_options *opts, const char *id);
 
-/* Quote `text` for a POSIX shell, single quotes, appended to `out`. */
-int rs_gc_shell_quote(struct rs_buf *out, const char *text);
-
 /* Find "N blobs marked, M blobs and K manifests eligible for deletion" in
  * `line`: 0 with *out filled, or RS_ENOTFOUND (no message set). */
 int rs_gc_parse_figures(struct rs_gc_figures *out, const char *line);

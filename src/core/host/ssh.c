@@ -2,8 +2,8 @@
  * time limit, the handshake and the host key check (see ssh.h);
  * authentication is in ssh_auth.c, running commands in ssh_exec.c. */
 #include "host/ssh_internal.h"
+#include "base/cancel.h"
 #include "base/error.h"
-#include "net/http.h"
 #include "base/log.h"
 
 #include <errno.h>

@@ -23,7 +23,7 @@
 #ifndef RS_SSH_H
 #define RS_SSH_H
 
-#include "storage/storage.h"
+#include "base/fs.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -145,7 +145,7 @@ struct rs_ssh_exit {
 int rs_ssh_exec(struct rs_ssh *ssh, const char *command, const struct rs_ssh_exec_options *opts,
 		struct rs_ssh_exit *exit);
 
-/* A filesystem view of the host over SFTP (see storage.h), valid while
+/* A filesystem view of the host over SFTP (see base/fs.h), valid while
  * `ssh` lives. The SFTP subsystem starts on first use. */
 void rs_ssh_fs(struct rs_fs *out, struct rs_ssh *ssh);
 

@@ -2,7 +2,7 @@
  * passphrase) and a password, with one message saying why each failed, and
  * what libssh2 1.10 cannot do with RSA keys. */
 #include "host/ssh_internal.h"
-#include "net/auth.h"
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/log.h"
 

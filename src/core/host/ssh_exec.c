@@ -1,8 +1,8 @@
 /* ssh_exec.c: running a command on the host: its input sent, its output
  * streamed line by line, a time limit, keepalives, and how it ended. */
 #include "host/ssh_internal.h"
+#include "base/cancel.h"
 #include "base/error.h"
-#include "net/http.h"
 
 #include <errno.h>
 #include <poll.h>

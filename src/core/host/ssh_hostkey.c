@@ -2,7 +2,7 @@
  * libssh2's knownhost API, which understands hashed entries), fingerprints
  * in OpenSSH's SHA256 form, and the host key algorithm preference. */
 #include "host/ssh_internal.h"
-#include "net/auth.h"
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/log.h"
 

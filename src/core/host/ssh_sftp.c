@@ -2,8 +2,8 @@
  * for the storage view (see storage.h). Every call is blocking with the
  * session's time limit; a dropped connection ends the walk with RS_ENET. */
 #include "host/ssh_internal.h"
+#include "base/cancel.h"
 #include "base/error.h"
-#include "net/http.h"
 #include "base/util.h"
 
 #include <stdio.h>

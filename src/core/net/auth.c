@@ -1,6 +1,7 @@
 /* auth.c: Basic credentials and the bearer token flow (token requests, the
  * per-scope token cache, scope refusals); the parsers are in auth_parse.c. */
 #include "net/auth.h"
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/map.h"

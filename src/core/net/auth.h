@@ -120,12 +120,4 @@ int rs_token_response_parse(char **token, int64_t *expires_in, char **refresh,
 int rs_scope_split(const char *scope, char *type, size_t typesize, char *name, size_t namesize,
 		   char *actions, size_t actionssize);
 
-/* Base64 of `len` bytes (OpenSSL); *out is the caller's. */
-int rs_base64_encode(char **out, const void *data, size_t len);
-/* Decode base64 (padding required); *out is NUL-terminated and the
- * caller's. Fails with RS_EPROTO on invalid input. */
-int rs_base64_decode(char **out, size_t *outlen, const char *text);
-/* Decode base64url without padding (JWT segments); as rs_base64_decode. */
-int rs_base64url_decode(char **out, size_t *outlen, const char *text);
-
 #endif

@@ -3,6 +3,7 @@
 #include "net/credentials.h"
 #include "net/auth.h"
 #include "base/buf.h"
+#include "base/base64.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"

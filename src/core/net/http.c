@@ -1,5 +1,6 @@
 /* http.c: the libcurl multi loop, retries, pacing and URL helpers. */
 #include "net/http.h"
+#include "base/cancel.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -14,23 +15,6 @@
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024)
 #define MAX_REDIRECTS 5L
 #define STALL_BYTES_PER_SECOND 1024L
-
-static volatile sig_atomic_t interrupted;
-
-void rs_interrupt(void)
-{
-	interrupted = 1;
-}
-
-int rs_interrupted(void)
-{
-	return interrupted != 0;
-}
-
-void rs_interrupt_reset(void)
-{
-	interrupted = 0;
-}
 
 struct rs_http_req {
 	char *method;

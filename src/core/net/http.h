@@ -32,6 +32,7 @@
 #define RS_HTTP_H
 
 #include "base/buf.h"
+#include "base/cancel.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -124,12 +125,6 @@ void rs_http_cancel(struct rs_http *http);
 
 /* Requests sent so far (retries included), for the report and benchmarks. */
 uint64_t rs_http_request_count(const struct rs_http *http);
-
-/* Ask every running loop to stop starting new requests. Async-signal-safe:
- * meant for a SIGINT/SIGTERM handler. */
-void rs_interrupt(void);
-int rs_interrupted(void);
-void rs_interrupt_reset(void);
 
 /* Extract the target of the first rel="next" link from a Link header, as
  * an absolute URL resolved against `base` (the URL the header came with).

@@ -19,6 +19,7 @@
 
 #include "model/inventory.h"
 #include "net/registry.h"
+#include "storage/storage.h"
 
 #include <stdint.h>
 
@@ -65,13 +66,6 @@ int rs_scan(struct rs_inventory **out, struct rs_registry *reg, const struct rs_
 /* Scan one repository's tags and manifests again (apply's re-check right
  * before deleting). *out is the caller's. */
 int rs_scan_repo(struct rs_inventory **out, struct rs_registry *reg, const char *repo);
-
-/* A manifest the storage lists (tagged or not), with when it was stored. */
-struct rs_stored_manifest {
-	const char *repo;
-	char digest[RS_DIGEST_MAX];
-	int64_t stored_at;          /* RS_TIME_UNKNOWN if not known */
-};
 
 /* Add what the storage lists to an inventory from rs_scan(): each manifest
  * is marked RS_MF_FROM_STORAGE with its stored_at; one the scan did not see

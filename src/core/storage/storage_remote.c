@@ -1,7 +1,7 @@
 /* storage_remote.c: the storage view from one `find` on the registry host. */
 #include "storage/storage_remote.h"
 #include "base/error.h"
-#include "host/gc.h"
+#include "base/shell.h"
 #include "model/manifest.h"
 #include "base/map.h"
 #include "host/ssh.h"
@@ -162,7 +162,7 @@ int rs_storage_remote_exec(struct rs_ssh *ssh, const char *root, const char *scr
 	int rc = rs_buf_puts(&cmd, "cd ");
 
 	if (rc == 0)
-		rc = rs_gc_shell_quote(&cmd, root);
+		rc = rs_shell_quote(&cmd, root);
 	if (rc == 0)
 		rc = rs_buf_puts(&cmd, script);
 	if (rc == 0) {
