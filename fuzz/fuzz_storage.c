@@ -1,14 +1,15 @@
 /* fuzz_storage.c: the storage view's walk of a registry's filesystem
- * (rs_storage_read), over an in-memory tree built from the input, as SFTP
- * would show a host that holds anything at all. Input lines:
+ * (walk.c, and the rules of view.c), over an in-memory tree built from the
+ * input, as SFTP would show a host that holds anything at all. Input lines:
  * "D path" for a directory, "F path content" for a file; parents are made
  * as needed. What comes back must be well-formed: valid digests, known
  * repositories. */
-#include "fuzz.h"
+#include "fuzz_view.h"
 
 #include "base/digest.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "storage/backend.h"
 #include "storage/storage.h"
 
 #define MAX_NODES 400
@@ -114,11 +115,15 @@ static int fs_read(void *impl, const char *path, size_t max, struct rs_buf *out,
 
 static const struct rs_fs_ops ops = { "fuzz", fs_list, fs_stat, fs_read };
 
+static int walk_read(void *impl, unsigned what, struct rs_storage_sink *sink)
+{
+	return rs_storage_walk(impl, "/r", what, sink);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct tree t;
 	struct rs_fs fs = { &ops, &t };
-	struct rs_storage_options opts = RS_STORAGE_OPTIONS_INIT;
 	struct rs_storage_view *view = (struct rs_storage_view *)1;
 	char *text = fuzz_cstr(data, size), *line, *next;
 
@@ -142,18 +147,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n->len = n->content ? strlen(n->content) : 0;
 		}
 	}
-	opts.max_entries = 5000;
-	if (rs_storage_read(&view, &fs, "/r", &opts) == 0) {
+	if (rs_storage_view_build(&view, "'fuzz'", RS_STORAGE_MANIFESTS | RS_STORAGE_TAG_LINKS |
+				  RS_STORAGE_BLOBS, 5000, walk_read, &fs) == 0) {
 		FUZZ_ASSERT(view != NULL);
-		for (size_t i = 0; i < view->nmanifests; i++) {
-			int known = 0;
-
-			FUZZ_ASSERT(rs_digest_valid(view->manifests[i].digest));
-			for (size_t r = 0; r < view->nrepos && !known; r++)
-				known = view->manifests[i].repo == view->repos[r];
-			FUZZ_ASSERT(known);
-		}
-		FUZZ_ASSERT(view->blobs >= -1 && view->bytes >= -1);
+		fuzz_check_view(view);
 		rs_storage_view_free(view);
 	} else {
 		FUZZ_ASSERT(view == NULL);

@@ -62,14 +62,9 @@ int cli_connect(struct cli_ctx *ctx);
  * (opened into ctx->cache unless --no-cache). */
 int cli_scan_options(struct cli_ctx *ctx, struct rs_scan_options *opts);
 
-/* Scan the registry as the settings say: the catalog and one request per
- * tag, or with --index-from-storage every tag's digest read from the
- * storage in one pass (then only the manifests are read, by digest).
- * Returns like rs_scan(). */
-int cli_scan(struct cli_ctx *ctx, const struct rs_scan_options *opts, struct rs_inventory **out);
-
-/* Scan (cli_scan) and add what the storage view lists (cli_storage_view):
- * the inventory plans and figures are made from. *blobs / *bytes are the
+/* The inventory plans and figures are made from (job/inventory.h), as the
+ * settings ask: through the API or --index-from-storage, with the storage
+ * view when one is named (--storage-root, --registry-config, --ssh). *blobs / *bytes are the
  * blob store's on disk, -1 without a storage view. Returns 0, RS_EPARTIAL
  * with *out set and a message saying what could not be read, or an error
  * with *out NULL. */
@@ -79,14 +74,6 @@ int cli_inventory(struct cli_ctx *ctx, const struct rs_scan_options *opts,
 /* Write `len` bytes to stdout, or to `path` (mode 0600) when not NULL. */
 int cli_write_output(const char *path, const char *data, size_t len);
 
-
-/* When SSH or a storage root is configured, read the registry's storage:
- * merge every stored manifest (tagged or not, with its stored time) into
- * `inv` through rs_scan_add_stored(), and set *blobs / *bytes to what the
- * blob store holds on disk. Without such settings it does nothing and sets
- * both to -1. Returns 0, RS_EPARTIAL (some reads failed), or an error. */
-int cli_storage_view(struct cli_ctx *ctx, struct rs_inventory *inv,
-		     const struct rs_scan_options *opts, int64_t *blobs, int64_t *bytes);
 
 /* The commands. */
 int cmd_stats(struct cli_ctx *ctx);

@@ -32,7 +32,7 @@ struct run {
 	struct rs_policy *policy;
 	struct rs_inventory *before;
 	struct rs_plan *plan;
-	struct rs_apply_result *applied;
+	struct rs_apply_result *applied;   /* owned by the report */
 	int partial;                /* something was skipped or could not be read */
 	int failed;                 /* a stage failed */
 	int first_rc;               /* the first failure: the run's error */
@@ -153,7 +153,6 @@ static int stage_apply(struct run *run)
 {
 	struct cli_ctx *ctx = run->ctx;
 	struct rs_apply_options opts = RS_APPLY_OPTIONS_INIT;
-	char *json = NULL;
 	int rc;
 
 	stage_begin(run, ctx->settings.dry_run ? "checking what apply would delete"
@@ -162,8 +161,8 @@ static int stage_apply(struct run *run)
 	opts.dry_run = ctx->settings.dry_run;
 	opts.now = (int64_t)time(NULL);
 	rc = rs_apply(&run->applied, ctx->registry, run->plan, &opts);
-	if (run->applied && rs_apply_result_json(&json, run->applied) == 0)
-		rs_report_set_apply(run->report, json);
+	if (run->applied)
+		rs_report_set_apply(run->report, run->applied);   /* the report owns it */
 	stage_end(run, "apply", rc);
 	return rc;
 }
@@ -171,10 +170,7 @@ static int stage_apply(struct run *run)
 static int stage_gc(struct run *run)
 {
 	struct cli_ctx *ctx = run->ctx;
-	struct rs_gc_result result;
-	struct cli_gc_storage storage;
-	struct rs_buf json = RS_BUF_INIT;
-	char *host = NULL;
+	struct rs_collect *c;
 	int rc;
 
 	if (!ctx->settings.ssh || !*ctx->settings.ssh) {
@@ -190,12 +186,18 @@ static int stage_gc(struct run *run)
 	}
 	stage_begin(run, ctx->settings.dry_run ? "garbage collection, dry run"
 					       : "garbage collection on the registry host");
-	rc = cli_gc_execute(ctx, run->before, &result, &storage, &host);
-	if (host && result.id[0] &&
-	    cli_gc_format(&json, &result, host, ctx->settings.dry_run, &storage, 1) == 0)
-		rs_report_set_gc(run->report, rs_buf_detach(&json));
-	rs_buf_release(&json);
-	free(host);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		rc = rs_error_set(RS_ERROR, "out of memory");
+	} else {
+		rc = cli_collect(ctx, run->before, c);
+		if (rs_collect_started(c)) {
+			rs_report_set_gc(run->report, c);
+		} else {
+			rs_collect_release(c);
+			free(c);
+		}
+	}
 	stage_end(run, "gc", rc);
 	return rc;
 }
@@ -293,7 +295,6 @@ finish:
 		rc = rs_error_set(RS_EPARTIAL, "done in part: some deletions were skipped or some "
 				  "repositories could not be read (see the report)");
 done:
-	rs_apply_result_free(run.applied);
 	rs_plan_free(run.plan);
 	rs_inventory_free(run.before);
 	rs_policy_free(run.policy);

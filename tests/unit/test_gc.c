@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/shell.h"
 #include "host/gc.h"
+#include "job/collect.h"
 #include "model/inventory.h"
 
 #define ID "t35t1d"
@@ -156,7 +158,7 @@ Test(gc_script, quoting)
 {
 	struct rs_buf b = RS_BUF_INIT;
 
-	cr_assert_eq(rs_gc_shell_quote(&b, "it's $HOME `x` \"q\" \\"), 0);
+	cr_assert_eq(rs_shell_quote(&b, "it's $HOME `x` \"q\" \\"), 0);
 	cr_assert_str_eq(rs_buf_cstr(&b), "'it'\\''s $HOME `x` \"q\" \\'");
 	rs_buf_release(&b);
 }
@@ -221,16 +223,16 @@ Test(gc_script, delete_untagged_refused_with_an_index)
 	cr_assert_eq(rs_inventory_add_repo(&a, inv, "plain"), 0);
 	add_manifest(a, "sha256:1111111111111111111111111111111111111111111111111111111111111111",
 		     RS_MT_DOCKER_MANIFEST);
-	cr_assert_eq(rs_gc_check_delete_untagged(inv), 0);
+	cr_assert_eq(rs_collect_check_delete_untagged(inv), 0);
 	cr_assert_eq(rs_inventory_add_repo(&b, inv, "multi"), 0);
 	add_manifest(b, "sha256:2222222222222222222222222222222222222222222222222222222222222222",
 		     RS_MT_OCI_INDEX);
-	cr_assert_eq(rs_gc_check_delete_untagged(inv), RS_EUSAGE);
+	cr_assert_eq(rs_collect_check_delete_untagged(inv), RS_EUSAGE);
 	cr_assert(strstr(rs_error_message(), "'multi' holds the multi-arch index"));
 	cr_assert(strstr(rs_error_message(), "deletes the children of tagged indexes"));
 	b->manifests[0]->type = RS_MT_OCI_MANIFEST;
 	a->failed = 1;
-	cr_assert_eq(rs_gc_check_delete_untagged(inv), RS_EUSAGE, "an incomplete scan proves nothing");
+	cr_assert_eq(rs_collect_check_delete_untagged(inv), RS_EUSAGE, "an incomplete scan proves nothing");
 	rs_inventory_free(inv);
 }
 

@@ -70,6 +70,12 @@ const char *rs_apply_outcome_name(enum rs_apply_outcome outcome)
 	return "?";
 }
 
+int rs_apply_item_done(const struct rs_apply_item *item)
+{
+	return item->outcome == RS_APPLY_DELETED || item->outcome == RS_APPLY_GONE ||
+	       item->outcome == RS_APPLY_WOULD_DELETE;
+}
+
 void rs_apply_result_free(struct rs_apply_result *r)
 {
 	if (!r)

@@ -94,4 +94,14 @@ const char *rs_apply_outcome_name(enum rs_apply_outcome outcome);
  * *out is the caller's. */
 int rs_apply_result_json(char **out, const struct rs_apply_result *result);
 
+/* The same as a cJSON tree (the report's parts): the result without or with
+ * its "items", and one item. The caller owns what comes back; NULL when out
+ * of memory. */
+struct cJSON;
+struct cJSON *rs_apply_result_cjson(const struct rs_apply_result *result, int with_items);
+struct cJSON *rs_apply_item_cjson(const struct rs_apply_item *item);
+
+/* Did the item go (deleted, already gone, or would be in a dry run)? */
+int rs_apply_item_done(const struct rs_apply_item *item);
+
 #endif

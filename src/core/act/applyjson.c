@@ -45,13 +45,29 @@ static int print(char **out, cJSON *root)
 	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
 }
 
-int rs_apply_result_json(char **out, const struct rs_apply_result *r)
+cJSON *rs_apply_item_cjson(const struct rs_apply_item *it)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	if (!obj)
+		return NULL;
+	cJSON_AddStringToObject(obj, "repository", it->repo);
+	cJSON_AddStringToObject(obj, "digest", it->digest);
+	add_string_or_null(obj, "media_type", it->media_type);
+	cJSON_AddItemToObject(obj, "tags", strv(it->tags, it->ntags));
+	add_string_or_null(obj, "reason", it->reason);
+	cJSON_AddStringToObject(obj, "outcome", rs_apply_outcome_name(it->outcome));
+	add_string_or_null(obj, "detail", it->detail);
+	return obj;
+}
+
+cJSON *rs_apply_result_cjson(const struct rs_apply_result *r, int with_items)
 {
 	cJSON *root = cJSON_CreateObject(), *items;
 	char when[64];
 
 	if (!root)
-		return rs_error_set(RS_ERROR, "out of memory");
+		return NULL;
 	cJSON_AddStringToObject(root, "registry", r->registry ? r->registry : "");
 	cJSON_AddBoolToObject(root, "dry_run", r->dry_run);
 	add_string_or_null(root, "backup_dir", r->backup_dir);
@@ -63,23 +79,17 @@ int rs_apply_result_json(char **out, const struct rs_apply_result *r)
 	cJSON_AddNumberToObject(root, "not_attempted", (double)r->pending);
 	cJSON_AddNumberToObject(root, "would_delete", (double)r->would_delete);
 	add_string_or_null(root, "stopped", r->stop_reason);
+	if (!with_items)
+		return root;
 	items = cJSON_AddArrayToObject(root, "items");
-	for (size_t i = 0; items && i < r->nitems; i++) {
-		const struct rs_apply_item *it = &r->items[i];
-		cJSON *obj = cJSON_CreateObject();
+	for (size_t i = 0; items && i < r->nitems; i++)
+		cJSON_AddItemToArray(items, rs_apply_item_cjson(&r->items[i]));
+	return root;
+}
 
-		if (!obj)
-			break;
-		cJSON_AddStringToObject(obj, "repository", it->repo);
-		cJSON_AddStringToObject(obj, "digest", it->digest);
-		add_string_or_null(obj, "media_type", it->media_type);
-		cJSON_AddItemToObject(obj, "tags", strv(it->tags, it->ntags));
-		add_string_or_null(obj, "reason", it->reason);
-		cJSON_AddStringToObject(obj, "outcome", rs_apply_outcome_name(it->outcome));
-		add_string_or_null(obj, "detail", it->detail);
-		cJSON_AddItemToArray(items, obj);
-	}
-	return print(out, root);
+int rs_apply_result_json(char **out, const struct rs_apply_result *r)
+{
+	return print(out, rs_apply_result_cjson(r, 1));
 }
 
 int rs_restore_result_json(char **out, const struct rs_restore_result *r)

@@ -407,32 +407,6 @@ enum rs_gc_step rs_gc_failed_step(const struct rs_gc_result *r)
 	return RS_GC_NSTEPS;
 }
 
-int rs_gc_check_delete_untagged(const struct rs_inventory *inv)
-{
-	for (size_t r = 0; r < inv->nrepos; r++) {
-		const struct rs_repo *repo = inv->repos[r];
-
-		if (repo->failed)
-			return rs_error_set(RS_EUSAGE, "refusing --delete-untagged: the scan could not "
-					    "read all of '%s', so it cannot rule out multi-arch "
-					    "images there", repo->name);
-		for (size_t m = 0; m < repo->nmanifests; m++) {
-			const struct rs_manifest *man = repo->manifests[m];
-
-			if (!rs_media_type_is_index(man->type))
-				continue;
-			return rs_error_set(RS_EUSAGE,
-					    "refusing --delete-untagged: '%s' holds the multi-arch "
-					    "index '%s', and garbage-collect --delete-untagged on "
-					    "distribution 2.x deletes the children of tagged indexes "
-					    "(their images stop pulling; fixed only in 3.0); remove "
-					    "untagged history with 'regsweep apply' instead, which "
-					    "keeps what indexes need", repo->name, man->digest);
-		}
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------ run */
 
 struct run_state {

@@ -75,7 +75,6 @@
 #define RS_GC_H
 
 #include "base/buf.h"
-#include "model/inventory.h"
 
 #include <stdint.h>
 
@@ -133,7 +132,7 @@ struct rs_gc_options {
 	const char *gc_command;    /* required */
 	const char *after;         /* NULL or "": none; required when before is set */
 	int dry_run;               /* run only the gc-dry-run step */
-	int delete_untagged;       /* append --delete-untagged (see rs_gc_check_delete_untagged) */
+	int delete_untagged;       /* append --delete-untagged (see rs_collect_check_delete_untagged in job/collect.h) */
 	long timeout_ms;           /* for the whole script, 0: none */
 	rs_gc_output_fn on_output; /* may be NULL */
 	void *userdata;
@@ -165,12 +164,6 @@ int rs_gc_parse_line(struct rs_gc_result *result, const char *line);
 
 /* The first step that failed (ran and exited non-zero), RS_GC_NSTEPS if none. */
 enum rs_gc_step rs_gc_failed_step(const struct rs_gc_result *result);
-
-/* Refuse --delete-untagged (RS_EUSAGE, with the reason) when `inv` holds a
- * multi-arch index, or when the scan behind it failed somewhere: on
- * distribution 2.x, `garbage-collect --delete-untagged` deletes the
- * children of tagged indexes. */
-int rs_gc_check_delete_untagged(const struct rs_inventory *inv);
 
 /* Run the collection on the host behind `ssh`. `out` is filled in every
  * case, as far as the run got. Returns 0 when every step that ran

@@ -145,6 +145,14 @@ struct rs_ssh_exit {
 int rs_ssh_exec(struct rs_ssh *ssh, const char *command, const struct rs_ssh_exec_options *opts,
 		struct rs_ssh_exit *exit);
 
+/* Run `script` with POSIX sh on the host: the command is `sh -s` (so the
+ * login shell, which may be fish or csh, only starts sh), the script goes
+ * on its standard input after "set -- ARGS" (argv quoted with
+ * rs_shell_quote: paths are passed as positional parameters, never spliced
+ * into a command). `opts->input` must be NULL. Returns like rs_ssh_exec. */
+int rs_ssh_script(struct rs_ssh *ssh, const char *script, const char *const *argv, size_t argc,
+		  const struct rs_ssh_exec_options *opts, struct rs_ssh_exit *exit);
+
 /* A filesystem view of the host over SFTP (see base/fs.h), valid while
  * `ssh` lives. The SFTP subsystem starts on first use. */
 void rs_ssh_fs(struct rs_fs *out, struct rs_ssh *ssh);

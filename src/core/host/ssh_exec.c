@@ -3,6 +3,7 @@
 #include "host/ssh_internal.h"
 #include "base/cancel.h"
 #include "base/error.h"
+#include "base/shell.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -241,5 +242,28 @@ int rs_ssh_exec(struct rs_ssh *ssh, const char *command, const struct rs_ssh_exe
 free_buffers:
 	free(out.data);
 	free(err.data);
+	return rc;
+}
+
+int rs_ssh_script(struct rs_ssh *ssh, const char *script, const char *const *argv, size_t argc,
+		  const struct rs_ssh_exec_options *opts, struct rs_ssh_exit *exit)
+{
+	struct rs_ssh_exec_options xopts = RS_SSH_EXEC_OPTIONS_INIT;
+	struct rs_buf input = RS_BUF_INIT;
+	int rc;
+
+	exit->status = -1;
+	exit->signal[0] = '\0';
+	if (opts)
+		xopts = *opts;
+	rc = rs_shell_set_args(&input, argv, argc);
+	if (rc == 0)
+		rc = rs_buf_puts(&input, script);
+	if (rc == 0) {
+		xopts.input = input.ptr;
+		xopts.input_len = input.len;
+		rc = rs_ssh_exec(ssh, "sh -s", &xopts, exit);
+	}
+	rs_buf_release(&input);
 	return rc;
 }

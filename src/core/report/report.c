@@ -1,5 +1,6 @@
 /* report.c: the run report as a table, as JSON and as Prometheus metrics. */
 #include "report/report.h"
+#include "report/gcreport.h"
 #include "base/error.h"
 #include "base/util.h"
 
@@ -37,8 +38,10 @@ void rs_report_free(struct rs_report *r)
 	for (size_t i = 0; i < r->nerrors; i++)
 		free(r->errors[i]);
 	free(r->errors);
-	free(r->apply_json);
-	free(r->gc_json);
+	rs_apply_result_free(r->apply);
+	if (r->gc)
+		rs_collect_release(r->gc);
+	free(r->gc);
 	free(r->registry);
 	free(r);
 }
@@ -139,16 +142,18 @@ int rs_report_figures(struct rs_report *r, int after, const struct rs_stats *sta
 	return 0;
 }
 
-void rs_report_set_apply(struct rs_report *r, char *json)
+void rs_report_set_apply(struct rs_report *r, struct rs_apply_result *result)
 {
-	free(r->apply_json);
-	r->apply_json = json;
+	rs_apply_result_free(r->apply);
+	r->apply = result;
 }
 
-void rs_report_set_gc(struct rs_report *r, char *json)
+void rs_report_set_gc(struct rs_report *r, struct rs_collect *gc)
 {
-	free(r->gc_json);
-	r->gc_json = json;
+	if (r->gc)
+		rs_collect_release(r->gc);
+	free(r->gc);
+	r->gc = gc;
 }
 
 static char *fmt_count(char *out, size_t n, int64_t v)
@@ -283,27 +288,18 @@ static const char *stage_status_name(enum rs_stage_status s)
 	}
 }
 
-/* Split the apply items into done deletions and skips. */
-static void add_apply(cJSON *root, const char *apply_json)
+/* The apply items, split into deletions that happened and skips. */
+static void add_apply(cJSON *root, const struct rs_apply_result *apply)
 {
-	cJSON *apply = apply_json ? cJSON_Parse(apply_json) : NULL;
 	cJSON *deletions = cJSON_CreateArray(), *skips = cJSON_CreateArray();
-	cJSON *items = cJSON_DetachItemFromObjectCaseSensitive(apply, "items");
-	cJSON *item;
+	cJSON *summary = apply ? rs_apply_result_cjson(apply, 0) : NULL;
 
-	while (items && (item = cJSON_DetachItemFromArray(items, 0))) {
-		const char *outcome = cJSON_GetStringValue(cJSON_GetObjectItem(item, "outcome"));
-
-		if (outcome && (strcmp(outcome, "deleted") == 0 || strcmp(outcome, "already gone") == 0 ||
-				strcmp(outcome, "would delete") == 0))
-			cJSON_AddItemToArray(deletions, item);
-		else
-			cJSON_AddItemToArray(skips, item);
-	}
-	cJSON_Delete(items);
+	for (size_t i = 0; apply && i < apply->nitems; i++)
+		cJSON_AddItemToArray(rs_apply_item_done(&apply->items[i]) ? deletions : skips,
+				     rs_apply_item_cjson(&apply->items[i]));
 	cJSON_AddItemToObject(root, "deletions", deletions);
 	cJSON_AddItemToObject(root, "skips", skips);
-	cJSON_AddItemToObject(root, "apply", apply ? apply : cJSON_CreateNull());
+	cJSON_AddItemToObject(root, "apply", summary ? summary : cJSON_CreateNull());
 }
 
 int rs_report_json(char **out, const struct rs_report *r, int per_repo)
@@ -358,8 +354,8 @@ int rs_report_json(char **out, const struct rs_report *r, int per_repo)
 			cJSON_AddNullToObject(o, "error");
 		cJSON_AddItemToArray(stages, o);
 	}
-	add_apply(root, r->apply_json);
-	gc = r->gc_json ? cJSON_Parse(r->gc_json) : NULL;
+	add_apply(root, r->apply);
+	gc = r->gc ? rs_collect_cjson(r->gc) : NULL;
 	cJSON_AddItemToObject(root, "gc", gc ? gc : cJSON_CreateNull());
 	errors = cJSON_AddArrayToObject(root, "errors");
 	for (size_t i = 0; i < r->nerrors; i++)
@@ -441,21 +437,22 @@ int rs_report_metrics(struct rs_buf *out, const struct rs_report *r)
 			   "", freed);
 	if (rc == 0)
 		rc = figures_metrics(out, r);
-	if (rc == 0 && r->apply_json) {
-		static const char *const keys[] = {"deleted", "already_gone", "skipped", "failed",
-						   "not_attempted", "would_delete"};
-		cJSON *apply = cJSON_Parse(r->apply_json);
+	if (rc == 0 && r->apply) {
+		const struct rs_apply_result *a = r->apply;
+		const struct {
+			const char *key;
+			size_t n;
+		} counts[] = {
+			{"deleted", a->deleted}, {"already_gone", a->gone}, {"skipped", a->skipped},
+			{"failed", a->failed}, {"not_attempted", a->pending},
+			{"would_delete", a->would_delete},
+		};
 
 		rc = rs_buf_puts(out, "# HELP regsweep_deletions Deletions of the last run, by outcome.\n"
 				 "# TYPE regsweep_deletions gauge\n");
-		for (size_t i = 0; rc == 0 && apply && i < sizeof(keys) / sizeof(keys[0]); i++) {
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(apply, keys[i]);
-
-			if (cJSON_IsNumber(n))
-				rc = rs_buf_printf(out, "regsweep_deletions{outcome=\"%s\"} %.0f\n", keys[i],
-						   n->valuedouble);
-		}
-		cJSON_Delete(apply);
+		for (size_t i = 0; rc == 0 && i < sizeof(counts) / sizeof(counts[0]); i++)
+			rc = rs_buf_printf(out, "regsweep_deletions{outcome=\"%s\"} %zu\n", counts[i].key,
+					   counts[i].n);
 	}
 	if (rc == 0 && r->have_before && r->before.storage_bytes >= 0) {
 		rc = rs_buf_printf(out, "# HELP regsweep_storage_bytes Bytes of the blob store on disk.\n"

@@ -19,7 +19,9 @@
 #ifndef RS_REPORT_H
 #define RS_REPORT_H
 
+#include "act/apply.h"
 #include "base/buf.h"
+#include "job/collect.h"
 #include "scan/stats.h"
 
 #include <stddef.h>
@@ -58,8 +60,8 @@ struct rs_report {
 	size_t nrepos;
 	struct rs_report_stage stages[8];
 	size_t nstages;
-	char *apply_json;              /* rs_apply_result_json, or NULL */
-	char *gc_json;                 /* the GC result as JSON, or NULL */
+	struct rs_apply_result *apply; /* owned, or NULL */
+	struct rs_collect *gc;         /* owned (rs_collect_release, free), or NULL */
 	char **errors;                 /* messages, owned */
 	size_t nerrors;
 	int exit_code;
@@ -79,9 +81,10 @@ int rs_report_stage(struct rs_report *report, const char *name, enum rs_stage_st
 int rs_report_figures(struct rs_report *report, int after, const struct rs_stats *stats,
 		      const struct rs_repo_stats *repos, size_t nrepos);
 
-/* Take ownership of JSON text for the apply or GC part. */
-void rs_report_set_apply(struct rs_report *report, char *json);
-void rs_report_set_gc(struct rs_report *report, char *json);
+/* Take ownership of what apply did, and of a collection (heap-allocated:
+ * the report releases and frees it). */
+void rs_report_set_apply(struct rs_report *report, struct rs_apply_result *result);
+void rs_report_set_gc(struct rs_report *report, struct rs_collect *gc);
 
 /* Remember an error message (copied). */
 int rs_report_error(struct rs_report *report, const char *message);

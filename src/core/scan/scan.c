@@ -909,8 +909,8 @@ int rs_scan_known_tags(struct rs_inventory **out, struct rs_registry *reg,
 		/* a partial read, as when a tag list fails: nothing is deleted
 		 * there, and the run says so (exit 3) */
 		if (rc == 0 && failed_repos && failed_repos[i])
-			fail(&scan, repo, rs_error_set(RS_EPROTO, "'%s': a tag link in the storage "
-						       "does not hold a digest", repos[i]));
+			fail(&scan, repo, rs_error_set(RS_EPROTO, "'%s': the storage could not vouch "
+						       "for all of it", repos[i]));
 		scan.progress.repos++;
 	}
 	/* a batch at a time, so that requests waiting their turn stay few (the
@@ -924,6 +924,13 @@ int rs_scan_known_tags(struct rs_inventory **out, struct rs_registry *reg,
 
 			if (!repo)
 				continue;
+			if (!rs_digest_valid(tags[i].digest)) {
+				/* never guessed: the repository is not read completely */
+				fail(&scan, repo, rs_error_set(RS_EPROTO, "'%s': the tag '%s' has no "
+							       "digest in the storage", tags[i].repo,
+							       tags[i].tag));
+				continue;
+			}
 			rc = rs_repo_add_tag(NULL, repo, tags[i].tag, tags[i].digest);
 			scan.progress.tags++;
 			if (rc == 0)
