@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "net/http.h"
+#include "net/url.h"
 
 static const char *const bases[] = {
 	"https://registry.example:5000/v2/_catalog?n=100",
@@ -28,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (next) {
 		char *origin_base = NULL, *origin_next = NULL;
 
-		FUZZ_ASSERT(rs_http_url_origin(&origin_base, base) == 0);
-		FUZZ_ASSERT(rs_http_url_origin(&origin_next, next) == 0);
+		FUZZ_ASSERT(rs_url_origin(&origin_base, base) == 0);
+		FUZZ_ASSERT(rs_url_origin(&origin_next, next) == 0);
 		FUZZ_ASSERT(strcmp(origin_base, origin_next) == 0);
 		free(origin_base);
 		free(origin_next);

@@ -3,6 +3,7 @@
 #include "act/apply.h"
 #include "cli.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "policy/plan.h"
 #include "plan_cli.h"
@@ -77,7 +78,7 @@ static int write_outputs(struct cli_ctx *ctx, const struct rs_apply_result *res)
 	if (ctx->settings.json || ctx->settings.report)
 		rc = rs_apply_result_json(&json, res);
 	if (rc == 0 && ctx->settings.report)
-		rc = rs_write_private_file(ctx->settings.report, json, strlen(json));
+		rc = rs_file_write(ctx->settings.report, json, strlen(json));
 	if (rc == 0 && ctx->settings.json)
 		rc = cli_write_output(NULL, json, strlen(json));
 	else if (rc == 0) {

@@ -1,6 +1,7 @@
 /* cmd_config.c: `regsweep config`, the effective settings with secrets masked. */
 #include "cli.h"
 #include "base/error.h"
+#include "net/url.h"
 #include "policy/planfile.h"
 #include "policy/policy.h"
 #include "base/util.h"

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "config/configfile.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "model/inventory.h"
 #include "base/log.h"
 #include "policy/plan.h"
@@ -194,7 +195,7 @@ int cmd_plan(struct cli_ctx *ctx)
 	if (ctx->settings.json || ctx->settings.out)
 		rc = rs_planfile_format(&json, plan);
 	if (rc == 0 && ctx->settings.out && !json_to_stdout) {
-		rc = rs_write_private_file(ctx->settings.out, json, strlen(json));
+		rc = rs_file_write(ctx->settings.out, json, strlen(json));
 		if (rc == 0)
 			rs_log(RS_LOG_INFO, "plan written to '%s'", ctx->settings.out);
 	}

@@ -3,6 +3,7 @@
 #include "progress.h"
 #include "net/credentials.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -143,25 +144,10 @@ done:
 
 int cli_write_output(const char *path, const char *data, size_t len)
 {
-	FILE *fp = stdout;
-	int fd = -1;
-
-	if (path && strcmp(path, "-") != 0) {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-			if (fd >= 0)
-				close(fd);
-			return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
-		}
-	}
-	if (fwrite(data, 1, len, fp) != len || fflush(fp) != 0) {
-		if (fp != stdout)
-			fclose(fp);
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path ? path : "stdout",
-				    strerror(errno));
-	}
-	if (fp != stdout && fclose(fp) != 0)
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	if (path && strcmp(path, "-") != 0)
+		return rs_file_write(path, data, len);
+	if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+		return rs_error_set(RS_ERROR, "cannot write to standard output: %s", strerror(errno));
 	return 0;
 }
 

@@ -446,3 +446,37 @@ Test(cache, a_long_run_publishes_as_it_goes)
 	cr_assert_eq(hit(c, d[N - 1], 64), 1);
 	rs_cache_free(c);
 }
+
+Test(cache, what_a_crash_left_half_published_is_cleaned_up_on_open)
+{
+	char d[RS_DIGEST_MAX], orphan[600], gone_tmp[600], live_tmp[600];
+	struct timeval old[2] = {{1000000000, 0}, {1000000000, 0}};
+	struct rs_cache *c;
+	struct stat sb;
+	FILE *fp;
+
+	c = open_cache(0);
+	put(c, 1, 400, d);
+	rs_cache_free(c);
+	/* a pack renamed into place whose index never followed */
+	snprintf(orphan, sizeof(orphan), "%s/packs/pack-1000000000-1-0.pack", root);
+	fp = fopen(orphan, "w");
+	cr_assert_not_null(fp);
+	fputs("RSPACK1", fp);
+	fclose(fp);
+	cr_assert_eq(utimes(orphan, old), 0);
+	/* temporaries of a process that is gone, and of this live one */
+	snprintf(gone_tmp, sizeof(gone_tmp), "%s/packs/.tmp-%d.pack.abcdef", root, 0x3fffffff);
+	fp = fopen(gone_tmp, "w");
+	fclose(fp);
+	snprintf(live_tmp, sizeof(live_tmp), "%s/packs/.tmp-%ld.pack.ghijkl", root, (long)getppid());
+	fp = fopen(live_tmp, "w");
+	fclose(fp);
+	c = open_cache(0);
+	cr_assert_neq(stat(orphan, &sb), 0, "a pack without its index is removed");
+	cr_assert_neq(stat(gone_tmp, &sb), 0, "a dead process's temporary is removed");
+	cr_assert_eq(stat(live_tmp, &sb), 0, "a live process's temporary is left to it");
+	cr_assert_eq(hit(c, d, 400), 1, "published packs are untouched");
+	rs_cache_free(c);
+	unlink(live_tmp);
+}

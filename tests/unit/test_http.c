@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "net/http.h"
+#include "net/url.h"
 #include "base/log.h"
 
 #include "mock_http.h"
@@ -94,11 +95,11 @@ Test(origin, scheme_host_port)
 	char *out;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cr_assert_eq(rs_http_url_origin(&out, cases[i][0]), 0);
+		cr_assert_eq(rs_url_origin(&out, cases[i][0]), 0);
 		cr_assert_str_eq(out, cases[i][1], "%s", cases[i][0]);
 		free(out);
 	}
-	cr_assert_eq(rs_http_url_origin(&out, "not a url"), RS_EUSAGE);
+	cr_assert_eq(rs_url_origin(&out, "not a url"), RS_EUSAGE);
 	cr_assert_null(out);
 }
 

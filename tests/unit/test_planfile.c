@@ -3,6 +3,8 @@
 #include "plan_fixture.h"
 
 #include "base/error.h"
+#include "base/file.h"
+#include "net/url.h"
 #include "base/log.h"
 #include "policy/planfile.h"
 
@@ -234,7 +236,7 @@ Test(planfile, private_file_mode)
 	char *text = format_ok(plan);
 
 	unlink(path);
-	cr_assert_eq(rs_write_private_file(path, text, strlen(text)), 0, "%s", rs_error_message());
+	cr_assert_eq(rs_file_write(path, text, strlen(text)), 0, "%s", rs_error_message());
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600);
 	cr_assert_eq(rs_planfile_read(&back, path), 0, "%s", rs_error_message());

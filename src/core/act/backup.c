@@ -3,6 +3,8 @@
 #include "act/backup.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/file.h"
+#include "net/url.h"
 #include "model/manifest.h"
 #include "policy/planfile.h"
 #include "base/util.h"
@@ -67,49 +69,19 @@ static int path_in(struct rs_buf *out, const struct rs_backup *b, const char *na
 	return rs_buf_printf(out, "%s/%s", b->dir, name);
 }
 
-/* Read a whole file up to `max` bytes; *out is NUL-terminated and the caller's. */
-static int read_file(char **out, size_t *len, const char *path, size_t max)
+/* A whole file, as rs_file_read, with a message when it is missing. */
+static int read_whole(char **out, size_t *len, const char *path, size_t max)
 {
-	struct rs_buf buf = RS_BUF_INIT;
-	char chunk[65536];
-	ssize_t n;
-	int fd, rc = 0;
+	int rc = rs_file_read(out, len, path, max);
 
-	*out = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return rs_error_set(errno == ENOENT ? RS_ENOTFOUND : RS_ERROR, "cannot read '%s': %s",
-				    path, strerror(errno));
-	rs_buf_init(&buf, max);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = rs_error_set(RS_ERROR, "cannot read '%s': %s", path, strerror(errno));
-			break;
-		}
-		if (rs_buf_put(&buf, chunk, (size_t)n) < 0) {
-			rc = rs_error_set(RS_ERROR, "'%s' is too large", path);
-			break;
-		}
-	}
-	close(fd);
-	if (rc == 0) {
-		*len = buf.len;
-		*out = rs_buf_detach(&buf);
-		if (!*out)
-			rc = rs_error_set(RS_ERROR, "out of memory");
-	}
-	rs_buf_release(&buf);
+	if (rc == RS_ENOTFOUND)
+		return rs_error_set(RS_ENOTFOUND, "cannot read '%s': it does not exist", path);
 	return rc;
 }
 
 static int make_dir(const char *path)
 {
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return rs_error_set(RS_ERROR, "cannot create directory '%s': %s", path, strerror(errno));
+	return rs_file_private_dir(path);
 }
 
 /* -------------------------------------------------------------- the index */
@@ -253,7 +225,7 @@ int rs_backup_save(const struct rs_backup *b)
 	if (rc == 0)
 		rc = path_in(&path, b, INDEX_NAME);
 	if (rc == 0)
-		rc = rs_write_private_file(path.ptr, text.ptr, text.len);
+		rc = rs_file_write(path.ptr, text.ptr, text.len);
 	free(json);
 	rs_buf_release(&path);
 	rs_buf_release(&text);
@@ -287,7 +259,7 @@ static int load_index(struct rs_backup *b)
 	int rc = path_in(&path, b, INDEX_NAME);
 
 	if (rc == 0)
-		rc = read_file(&text, &len, path.ptr, INDEX_MAX_BYTES);
+		rc = read_whole(&text, &len, path.ptr, INDEX_MAX_BYTES);
 	if (rc == RS_ENOTFOUND)
 		rc = rs_error_set(RS_EUSAGE, "'%s' is not a regsweep backup (no %s)", b->dir,
 				  INDEX_NAME);
@@ -343,9 +315,10 @@ int rs_backup_open(struct rs_backup **out, const char *dir, const char *registry
 	if (rc < 0)
 		return rc;
 	rs_url_strip_userinfo(url, sizeof(url), registry);
-	if (mkdir(b->dir, 0700) < 0 && errno != EEXIST) {
-		rc = rs_error_set(RS_ERROR, "cannot create backup directory '%s': %s", b->dir,
-				  strerror(errno));
+	/* a backup holds what a deletion took: only in a directory of our own */
+	rc = rs_file_private_dir(b->dir);
+	if (rc < 0) {
+		rs_error_prefix("backup directory: ");
 		goto out;
 	}
 	rc = path_in(&index, b, INDEX_NAME);
@@ -428,7 +401,7 @@ int rs_backup_add(struct rs_backup *b, const char *repo, const char *digest,
 		if (rc == 0)
 			rc = path_in(&path, b, file.ptr);
 		if (rc == 0)
-			rc = rs_write_private_file(path.ptr, body, len);
+			rc = rs_file_write(path.ptr, body, len);
 		if (rc < 0)
 			goto out;
 	}
@@ -489,7 +462,7 @@ int rs_backup_read(const struct rs_backup *b, const struct rs_backup_entry *e, c
 		return rs_error_set(RS_ENOTFOUND, "the backup holds no copy of %s", e->digest);
 	rc = path_in(&path, b, e->file);
 	if (rc == 0)
-		rc = read_file(body, len, path.ptr, BODY_MAX_BYTES);
+		rc = read_whole(body, len, path.ptr, BODY_MAX_BYTES);
 	if (rc == 0 && !rs_digest_matches(e->digest, *body, *len)) {
 		rc = rs_error_set(RS_EPROTO, "'%s' does not match its digest: the backup is damaged",
 				  path.ptr);
@@ -507,7 +480,7 @@ int rs_backup_write_file(const struct rs_backup *b, const char *name, const char
 	int rc = path_in(&path, b, name);
 
 	if (rc == 0)
-		rc = rs_write_private_file(path.ptr, text, strlen(text));
+		rc = rs_file_write(path.ptr, text, strlen(text));
 	rs_buf_release(&path);
 	return rc;
 }

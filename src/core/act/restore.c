@@ -5,6 +5,7 @@
 #include "base/buf.h"
 #include "base/cancel.h"
 #include "base/error.h"
+#include "net/url.h"
 #include "net/http.h"
 #include "model/inventory.h"
 #include "base/log.h"

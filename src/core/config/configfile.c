@@ -3,6 +3,7 @@
 #include "config/configfile.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -324,38 +325,23 @@ static int holds_secret(const struct rs_config *cfg)
 
 int rs_config_load(struct rs_config **out, const char *path)
 {
-	struct rs_buf text = RS_BUF_INIT;
 	struct stat st;
-	char chunk[8192];
-	ssize_t n;
-	int fd, rc = 0;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return rs_error_set(RS_ERROR, "cannot read config file '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return rs_error_set(RS_ERROR, "cannot read config file '%s': not a regular file", path);
-	}
-	rs_buf_init(&text, CONFIG_MAX_BYTES);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = rs_error_set(RS_ERROR, "cannot read config file '%s': %s", path,
-					  strerror(errno));
-			break;
-		}
-		if (rs_buf_put(&text, chunk, (size_t)n) < 0) {
-			rc = rs_error_set(RS_EUSAGE, "config file '%s' is larger than 1 MiB", path);
-			break;
-		}
-	}
-	close(fd);
-	if (rc == 0)
-		rc = rs_config_parse(out, path, rs_buf_cstr(&text), text.len);
-	rs_buf_release(&text);
+	rc = rs_file_read(&text, &len, path, CONFIG_MAX_BYTES);
+	if (rc == RS_ENOTFOUND)
+		return rs_error_set(RS_ERROR, "cannot read config file '%s': it does not exist", path);
+	if (rc == RS_EPROTO)
+		return rs_error_set(RS_EUSAGE, "config file '%s' is larger than 1 MiB", path);
+	if (rc < 0)
+		return rs_error_set(RS_ERROR, "cannot read config file: %s", rs_error_message());
+	if (stat(path, &st) < 0)
+		st.st_mode = 0;
+	rc = rs_config_parse(out, path, text, len);
+	free(text);
 	if (rc < 0)
 		return rc;
 	if ((st.st_mode & (S_IRGRP | S_IROTH)) && holds_secret(*out))

@@ -1,10 +1,12 @@
 /* credentials.c: credential sources (regsweep's own settings, then the
  * docker CLI's config.json and its credential helpers). */
 #include "net/credentials.h"
+#include "net/url.h"
 #include "net/auth.h"
 #include "base/buf.h"
 #include "base/base64.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -78,21 +80,26 @@ static int is_docker_hub(const char *host)
 	       strcmp(host, "registry-1.docker.io") == 0;
 }
 
-/* docker's ConvertToHostname: drop the scheme and everything from the first
- * slash; lower-cased here because host names are case-insensitive. */
+/* docker's ConvertToHostname: the host and port of a registry address,
+ * with or without a scheme and a path ("https://r:5000/v1/", "r:5000"),
+ * read with libcurl's URL parser and lower-cased (host names are
+ * case-insensitive); NULL when it names no host. */
 static char *convert_to_hostname(const char *text)
 {
-	const char *p = text, *end;
-	char *host;
+	struct rs_url u;
+	char *host = NULL;
 
-	if (strncasecmp(p, "https://", 8) == 0)
-		p += 8;
-	else if (strncasecmp(p, "http://", 7) == 0)
-		p += 7;
-	end = p + strcspn(p, "/");
-	host = strndup(p, (size_t)(end - p));
-	for (char *c = host; c && *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	if (rs_url_parse(&u, text, RS_URL_DEFAULT_HTTPS) < 0) {
+		rs_error_clear();
+		return NULL;
+	}
+	if (u.explicit_port) {
+		if (asprintf(&host, "%s:%d", u.host, u.port) < 0)
+			host = NULL;
+	} else {
+		host = strdup(u.host);
+	}
+	rs_url_release(&u);
 	return host;
 }
 
@@ -103,11 +110,7 @@ int rs_registry_hostname(char **out, const char *registry)
 	*out = NULL;
 	host = convert_to_hostname(registry ? registry : "");
 	if (!host)
-		return rs_error_set(RS_ERROR, "out of memory");
-	if (!*host) {
-		free(host);
 		return rs_error_set(RS_EUSAGE, "no registry host in '%s'", registry ? registry : "");
-	}
 	if (is_docker_hub(host)) {
 		free(host);
 		host = strdup(DOCKER_HUB_HOST);
@@ -461,33 +464,11 @@ int rs_docker_config_path(char **out)
 /* Read the whole file; *out NULL when it does not exist. */
 static int read_file(char **out, size_t *len, const char *path)
 {
-	struct rs_buf buf = RS_BUF_INIT;
-	char chunk[8192];
-	FILE *fp;
-	size_t n;
-	int rc = 0;
+	int rc = rs_file_read(out, len, path, CONFIG_MAX_BYTES);
 
-	*out = NULL;
-	*len = 0;
-	fp = fopen(path, "re");
-	if (!fp) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return rs_error_set(RS_ERROR, "cannot read '%s': %s", path, strerror(errno));
-	}
-	rs_buf_init(&buf, CONFIG_MAX_BYTES);
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		rc = rs_buf_put(&buf, chunk, n);
-	if (rc == 0 && ferror(fp))
-		rc = rs_error_set(RS_ERROR, "cannot read '%s': %s", path, strerror(errno));
-	fclose(fp);
-	if (rc < 0) {
-		rs_buf_release(&buf);
-		return rs_error_prefix("'%s': ", path);
-	}
-	*len = buf.len;
-	*out = rs_buf_detach(&buf);
-	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
+	if (rc == RS_ENOTFOUND)
+		return 0;
+	return rc < 0 ? rs_error_prefix("'%s': ", path) : 0;
 }
 
 /* Credentials from an `auths` entry; *out NULL when it holds none. */

@@ -1,5 +1,6 @@
 /* http.c: the libcurl multi loop, retries, pacing and URL helpers. */
 #include "net/http.h"
+#include "net/url.h"
 #include "base/cancel.h"
 #include "base/error.h"
 #include "base/log.h"
@@ -19,6 +20,7 @@
 struct rs_http_req {
 	char *method;
 	char *url;
+	char *path;                  /* path and query, for log lines */
 	struct curl_slist *headers;
 	char *body;
 	size_t body_len;
@@ -126,6 +128,7 @@ void rs_http_req_free(struct rs_http_req *req)
 	free(req->body);
 	free(req->method);
 	free(req->url);
+	free(req->path);
 	free(req);
 }
 
@@ -155,7 +158,7 @@ int rs_http_req_new(struct rs_http_req **out, const char *method, const char *ur
 		return rs_error_set(RS_ERROR, "out of memory");
 	req->method = strdup(method);
 	req->url = strdup(url);
-	if (!req->method || !req->url) {
+	if (!req->method || !req->url || rs_url_path_query(&req->path, url) < 0) {
 		rs_http_req_free(req);
 		return rs_error_set(RS_ERROR, "out of memory");
 	}
@@ -311,13 +314,6 @@ static void collect_headers(struct rs_http_req *req)
 	req->etag = header_copy(req->easy, "ETag", 0);
 }
 
-static const char *url_path(const char *url)
-{
-	const char *p = strstr(url, "://");
-
-	p = p ? strchr(p + 3, '/') : NULL;
-	return p ? p : url;
-}
 
 /* ", HTTP/2" when the transfer used it (for the -v line), else ", HTTP/1.1". */
 static const char *http_version(CURL *e)
@@ -490,12 +486,12 @@ static int attempt_done(struct rs_http *http, struct rs_http_req *req, CURLcode 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_OK)
 		collect_headers(req);
-	rs_log(RS_LOG_VERBOSE, "%s %s %ld (%.0f ms%s)%s", req->method, url_path(req->url), status,
+	rs_log(RS_LOG_VERBOSE, "%s %s %ld (%.0f ms%s)%s", req->method, req->path, status,
 	       secs * 1000, http_version(req->easy), cc == CURLE_OK ? "" : " failed");
 	if (!http->cancelled && !rs_interrupted() &&
 	    transient(http, req, cc, status, &delay, &server_asked)) {
 		rs_log(RS_LOG_VERBOSE, "%s %s: retrying in %ld ms (attempt %d)", req->method,
-		       url_path(req->url), delay, req->attempts + 1);
+		       req->path, delay, req->attempts + 1);
 		req->not_before_ms = now_ms() + delay;
 		/* "too many requests", or "unavailable, come back then": the whole
 		 * client waits, not just this request */
@@ -588,7 +584,7 @@ static void cancel_queued(struct rs_http *http)
 		if (!http->queue_head)
 			http->queue_tail = NULL;
 		finish(req, rs_error_set(RS_ECANCELLED, "interrupted before '%s' was sent",
-					 url_path(req->url)), 0, 0);
+					 req->path), 0, 0);
 	}
 }
 
@@ -668,11 +664,11 @@ int rs_http_perform(struct rs_http *http, struct rs_http_req *req, struct rs_htt
 		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (cc == CURLE_OK)
 			collect_headers(req);
-		rs_log(RS_LOG_VERBOSE, "%s %s %ld (%s)%s", req->method, url_path(req->url), status,
+		rs_log(RS_LOG_VERBOSE, "%s %s %ld (%s)%s", req->method, req->path, status,
 		       http_version(req->easy) + 2, cc == CURLE_OK ? "" : " failed");
 		if (!rs_interrupted() && transient(http, req, cc, status, &delay, &server_asked)) {
 			rs_log(RS_LOG_VERBOSE, "%s %s: retrying in %ld ms (attempt %d)", req->method,
-			       url_path(req->url), delay, req->attempts + 1);
+			       req->path, delay, req->attempts + 1);
 			struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);
@@ -767,7 +763,6 @@ static int link_find_next(char **out, const char *link)
 int rs_http_link_next(char **out, const char *link, const char *base)
 {
 	char *target = NULL, *resolved = NULL, *origin_base = NULL, *origin_next = NULL;
-	CURLU *u = NULL;
 	int rc;
 
 	*out = NULL;
@@ -776,16 +771,13 @@ int rs_http_link_next(char **out, const char *link, const char *base)
 	rc = link_find_next(&target, link);
 	if (rc < 0 || !target)
 		return rc;
-	u = curl_url();
-	if (!u || curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_URL, target, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_URL, &resolved, 0) != CURLUE_OK) {
+	if (rs_url_resolve(&resolved, base, target) < 0) {
 		rc = rs_error_set(RS_EPROTO, "malformed Link target '%s'", target);
 		goto done;
 	}
-	rc = rs_http_url_origin(&origin_base, base);
+	rc = rs_url_origin(&origin_base, base);
 	if (rc == 0)
-		rc = rs_http_url_origin(&origin_next, resolved);
+		rc = rs_url_origin(&origin_next, resolved);
 	if (rc < 0)
 		goto done;
 	if (strcmp(origin_base, origin_next) != 0) {
@@ -797,9 +789,7 @@ int rs_http_link_next(char **out, const char *link, const char *base)
 	if (!*out)
 		rc = rs_error_set(RS_ERROR, "out of memory");
 done:
-	if (resolved)
-		curl_free(resolved);
-	curl_url_cleanup(u);
+	free(resolved);
 	free(target);
 	free(origin_base);
 	free(origin_next);
@@ -816,32 +806,4 @@ int rs_http_escape(char **out, const char *in)
 	*out = strdup(e);
 	curl_free(e);
 	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
-}
-
-int rs_http_url_origin(char **out, const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL;
-	struct rs_buf buf = RS_BUF_INIT;
-	int rc = 0;
-
-	*out = NULL;
-	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		rc = rs_error_set(RS_EUSAGE, "invalid URL '%s'", url);
-		goto done;
-	}
-	if (rs_buf_printf(&buf, "%s://%s:%s", scheme, host, port) < 0) {
-		rc = RS_ERROR;
-		goto done;
-	}
-	*out = rs_buf_detach(&buf);
-done:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return rc;
 }

@@ -135,8 +135,5 @@ int rs_http_link_next(char **out, const char *link, const char *base);
 /* Percent-encode `in` for use in a query value; *out is the caller's. */
 int rs_http_escape(char **out, const char *in);
 
-/* Scheme+host+port of an absolute URL, e.g. "https://r.example:5000"; the
- * caller owns *out. */
-int rs_http_url_origin(char **out, const char *url);
 
 #endif

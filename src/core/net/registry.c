@@ -1,5 +1,6 @@
 /* registry.c: calls to the registry API, with authentication and retries on 401. */
 #include "net/registry.h"
+#include "net/url.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -29,21 +30,24 @@ struct pending_call {
 
 /* A user name or password in the URL would be sent by libcurl behind the
  * authenticator's back and end up in every message and log line that names
- * a URL: refuse it, without repeating it. */
-static int refuse_userinfo(const char *url)
+ * a URL: refuse it, without repeating it. Only http and https are registries. */
+static int check_url(const char *url)
 {
-	const char *start = strstr(url, "://"), *end, *at = NULL;
+	struct rs_url u;
+	char shown[512];
+	int rc = rs_url_parse(&u, url, RS_URL_DEFAULT_HTTPS);
 
-	start = start ? start + 3 : url;
-	end = start + strcspn(start, "/?#");
-	for (const char *p = start; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (!at)
-		return 0;
-	return rs_error_set(RS_EUSAGE, "the registry URL holds a user name or password "
-			    "('...@%.*s'): give the user name with -u and the password in "
-			    "REGSWEEP_PASSWORD or --password-file", (int)(end - at - 1), at + 1);
+	if (rc < 0)
+		return rs_error_set(RS_EUSAGE, "registry URL %s", rs_error_message());
+	if (u.has_userinfo)
+		rc = rs_error_set(RS_EUSAGE, "the registry URL holds a user name or password "
+				  "('...@%s'): give the user name with -u and the password in "
+				  "REGSWEEP_PASSWORD or --password-file", u.host);
+	else if (strcmp(u.scheme, "http") != 0 && strcmp(u.scheme, "https") != 0)
+		rc = rs_error_set(RS_EUSAGE, "registry URL '%s' must start with http:// or https://",
+				  rs_url_strip_userinfo(shown, sizeof(shown), url));
+	rs_url_release(&u);
+	return rc;
 }
 
 int rs_registry_new(struct rs_registry **out, const char *url, struct rs_http *http,
@@ -57,15 +61,11 @@ int rs_registry_new(struct rs_registry **out, const char *url, struct rs_http *h
 	*out = NULL;
 	if (!url || !*url)
 		return rs_error_set(RS_EUSAGE, "no registry given: use -r URL or set REGSWEEP_REGISTRY");
-	if ((rc = refuse_userinfo(url)) < 0)
+	if ((rc = check_url(url)) < 0)
 		return rc;
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-		if (strstr(url, "://"))
-			return rs_error_set(RS_EUSAGE, "registry URL '%s' must start with http:// or https://",
-					    url);
-		if (rs_buf_puts(&buf, "https://") < 0)
-			return RS_ERROR;
-	}
+	/* a bare host is reached over https */
+	if (!strstr(url, "://") && rs_buf_puts(&buf, "https://") < 0)
+		return RS_ERROR;
 	if (rs_buf_puts(&buf, url) < 0)
 		return RS_ERROR;
 	n = buf.len;

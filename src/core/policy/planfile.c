@@ -3,6 +3,8 @@
 #include "policy/planfile.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/file.h"
+#include "net/url.h"
 #include "base/log.h"
 #include "model/manifest.h"
 #include "base/map.h"
@@ -21,24 +23,6 @@
 #define PLAN_FORMAT "regsweep-plan"
 #define PLAN_VERSION 1
 #define PLAN_MAX_BYTES (512u * 1024 * 1024)
-
-char *rs_url_strip_userinfo(char *out, size_t outsize, const char *url)
-{
-	const char *scheme = strstr(url, "://");
-	const char *host = scheme ? scheme + 3 : url;
-	const char *end = host + strcspn(host, "/?#");
-	const char *at = NULL;
-
-	for (const char *p = host; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (!at) {
-		snprintf(out, outsize, "%s", url);
-		return out;
-	}
-	snprintf(out, outsize, "%.*s%s", (int)(host - url), url, at + 1);
-	return out;
-}
 
 /* ------------------------------------------------------------------ write */
 
@@ -177,44 +161,6 @@ int rs_planfile_format(char **out, const struct rs_plan *plan)
 	}
 	*out = rs_buf_detach(&buf);
 	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
-}
-
-int rs_write_private_file(const char *path, const char *text, size_t len)
-{
-	struct rs_buf tmp = RS_BUF_INIT;
-	size_t done = 0;
-	int fd, rc;
-
-	rc = rs_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	if (rc < 0)
-		return rc;
-	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		rc = rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
-	if (close(fd) < 0 && rc == 0)
-		rc = rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
-	if (rc == 0 && rename(tmp.ptr, path) < 0)
-		rc = rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
-	if (rc < 0)
-		unlink(tmp.ptr);
-out:
-	rs_buf_release(&tmp);
-	return rc;
 }
 
 /* ------------------------------------------------------------------- read */
@@ -618,31 +564,19 @@ int rs_planfile_parse(struct rs_plan **out, const char *text, size_t len, const 
 
 int rs_planfile_read(struct rs_plan **out, const char *path)
 {
-	struct rs_buf text = RS_BUF_INIT;
-	char chunk[65536];
-	ssize_t n;
-	int fd, rc = 0;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return rs_error_set(RS_EUSAGE, "cannot read plan '%s': %s", path, strerror(errno));
-	rs_buf_init(&text, PLAN_MAX_BYTES);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = rs_error_set(RS_EUSAGE, "cannot read plan '%s': %s", path, strerror(errno));
-			break;
-		}
-		if (rs_buf_put(&text, chunk, (size_t)n) < 0) {
-			rc = rs_error_set(RS_EUSAGE, "plan '%s' is too large", path);
-			break;
-		}
-	}
-	close(fd);
-	if (rc == 0)
-		rc = rs_planfile_parse(out, rs_buf_cstr(&text), text.len, path);
-	rs_buf_release(&text);
+	rc = rs_file_read(&text, &len, path, PLAN_MAX_BYTES);
+	if (rc == RS_ENOTFOUND)
+		return rs_error_set(RS_EUSAGE, "cannot read plan '%s': it does not exist", path);
+	if (rc == RS_EPROTO)
+		return rs_error_set(RS_EUSAGE, "plan '%s' is too large", path);
+	if (rc < 0)
+		return rs_error_set(RS_EUSAGE, "cannot read plan: %s", rs_error_message());
+	rc = rs_planfile_parse(out, text, len, path);
+	free(text);
 	return rc;
 }

@@ -47,11 +47,4 @@ int rs_planfile_parse(struct rs_plan **out, const char *text, size_t len, const 
 /* Read and parse the plan file at `path`. */
 int rs_planfile_read(struct rs_plan **out, const char *path);
 
-/* Write `text` to `path` with mode 0600, replacing it atomically (a
- * temporary file in the same directory, then rename). */
-int rs_write_private_file(const char *path, const char *text, size_t len);
-
-/* Copy `url` into `out` without any "user:password@" part. */
-char *rs_url_strip_userinfo(char *out, size_t outsize, const char *url);
-
 #endif

@@ -3,6 +3,7 @@
 #include "scan/cache.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +324,43 @@ static int unlink_one(const char *path, const struct stat *st, int type, struct 
 	return 0;
 }
 
+/* What a crash leaves in the packs directory: a pack published without its
+ * index (the two renames of publish() are back to back, so one older than a
+ * minute has none coming), and temporary files of a process that is gone. */
+static void sweep(const struct rs_cache *cache)
+{
+	DIR *d = opendir(cache->packs_dir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t len = strlen(name);
+		char path[4400];
+		struct stat st;
+		long pid;
+
+		snprintf(path, sizeof(path), "%s/%s", cache->packs_dir, name);
+		if (strncmp(name, "pack-", 5) == 0 && len > 10 && strcmp(name + len - 5, ".pack") == 0) {
+			char idx[4400];
+
+			snprintf(idx, sizeof(idx), "%.*s.idx", (int)(strlen(path) - 5), path);
+			if (access(idx, F_OK) == 0 || stat(path, &st) < 0 || st.st_mtime > now - 60)
+				continue;
+			rs_log(RS_LOG_VERBOSE, "cache: removing '%s', which a crash left without its index",
+			       name);
+			unlink(path);
+		} else if ((sscanf(name, ".tmp-%ld.", &pid) == 1 || sscanf(name, "tmp-%ld-", &pid) == 1) &&
+			   pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			rs_log(RS_LOG_VERBOSE, "cache: removing '%s', left by a run that is gone", name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+}
+
 int rs_cache_open(struct rs_cache **out, const char *dir)
 {
 	struct rs_cache *cache;
@@ -364,6 +403,7 @@ int rs_cache_open(struct rs_cache **out, const char *dir)
 		rs_log(RS_LOG_VERBOSE, "cache: removing the old one-file-per-entry layout");
 		nftw(legacy, unlink_one, 16, FTW_DEPTH | FTW_PHYS);
 	}
+	sweep(cache);
 	rc = load_packs(cache);
 	if (rc < 0) {
 		rs_cache_free(cache);
@@ -582,31 +622,34 @@ int rs_cache_get(struct rs_cache *cache, const char *digest, char **out, size_t 
 
 static int publish_fresh(struct rs_cache *cache);
 
+/* This run's pack is a temporary file next to the published ones, named
+ * for this process (".tmp-PID.pack.XXXXXX") so that a later open can tell
+ * one a crash left behind from one a live run is writing. */
+static int temp_in_packs(const struct rs_cache *cache, int *fd, char **tmp, const char *what)
+{
+	char near[4200];
+
+	snprintf(near, sizeof(near), "%s/tmp-%ld.%s", cache->packs_dir, (long)getpid(), what);
+	return rs_file_temp(fd, tmp, near);
+}
+
 static int open_out(struct rs_cache *cache)
 {
-	static unsigned seq;
-	char path[4200];
-	int fd;
+	int fd, rc = temp_in_packs(cache, &fd, &cache->out_path, "pack");
 
-	snprintf(path, sizeof(path), "%s/tmp-%ld-%ld-%u.pack", cache->packs_dir, (long)getpid(),
-		 (long)time(NULL), seq++);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	if (rc < 0)
+		return rc;
 	cache->out = fdopen(fd, "w+");
-	cache->out_path = strdup(path);
-	if (!cache->out || !cache->out_path) {
-		if (cache->out)
-			fclose(cache->out);
-		else
-			close(fd);
-		cache->out = NULL;
-		unlink(path);
+	if (!cache->out) {
+		close(fd);
+		unlink(cache->out_path);
+		free(cache->out_path);
+		cache->out_path = NULL;
 		return rs_error_set(RS_ERROR, "out of memory");
 	}
 	setvbuf(cache->out, NULL, _IOFBF, 256 * 1024);
 	if (fwrite(PACK_MAGIC, 1, MAGIC_LEN, cache->out) != MAGIC_LEN)
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+		return rs_error_set(RS_ERROR, "cannot write '%s': %s", cache->out_path, strerror(errno));
 	cache->out_off = MAGIC_LEN;
 	return 0;
 }
@@ -666,17 +709,21 @@ static int by_id(const void *a, const void *b)
 	return ea->day != eb->day ? (ea->day > eb->day ? -1 : 1) : 0;
 }
 
-/* Write `n` sorted entries as an index at `path`. */
-static int write_index(const char *path, const struct entry *entries, size_t n)
+/* Write `n` sorted entries as an index into a new temporary file next to
+ * the packs, synced to disk; *tmp is its name (the caller's). */
+static int write_index(const struct rs_cache *cache, char **tmp, const struct entry *entries,
+		       size_t n)
 {
 	unsigned char rec[IDX_ENTRY];
 	FILE *fp;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd, rc = temp_in_packs(cache, &fd, tmp, "idx");
 
-	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-		if (fd >= 0)
-			close(fd);
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	if (rc < 0)
+		return rc;
+	if (!(fp = fdopen(fd, "w"))) {
+		close(fd);
+		unlink(*tmp);
+		return rs_error_set(RS_ERROR, "cannot write '%s': %s", *tmp, strerror(errno));
 	}
 	memcpy(rec, IDX_MAGIC, MAGIC_LEN);
 	put_be64(rec + MAGIC_LEN, n);
@@ -688,9 +735,9 @@ static int write_index(const char *path, const struct entry *entries, size_t n)
 		put_be32(rec + 44, entries[i].day);
 		fwrite(rec, 1, IDX_ENTRY, fp);
 	}
-	if (ferror(fp) | (fclose(fp) != 0)) {
-		unlink(path);
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	if (ferror(fp) | (fflush(fp) != 0) | (fsync(fileno(fp)) != 0) | (fclose(fp) != 0)) {
+		unlink(*tmp);
+		return rs_error_set(RS_ERROR, "cannot write '%s': %s", *tmp, strerror(errno));
 	}
 	return 0;
 }
@@ -713,21 +760,23 @@ static int publish(const struct rs_cache *cache, const char *tmp_pack, const cha
 		unlink(pack);
 		return rs_error_set(RS_ERROR, "cannot write '%s': %s", idx, strerror(errno));
 	}
-	return 0;
+	/* a crash before this leaves a pack without its index: the next open
+	 * removes it (sweep) */
+	return rs_file_sync_dir(idx);
 }
 
 /* Publish this run's pack; on success it joins the loaded packs (first). */
 static int publish_fresh(struct rs_cache *cache)
 {
-	char tmp_idx[4300], base[4300];
+	char *tmp_idx = NULL, base[4300];
 	struct entry *sorted;
 	struct pack *grown;
 	int rc, published = 0;
 
 	if (!cache->out)
 		return 0;
-	rc = fflush(cache->out) == 0 ? 0 : rs_error_set(RS_ERROR, "cannot write '%s': %s",
-							cache->out_path, strerror(errno));
+	rc = fflush(cache->out) == 0 && fsync(fileno(cache->out)) == 0
+	     ? 0 : rs_error_set(RS_ERROR, "cannot write '%s': %s", cache->out_path, strerror(errno));
 	if (rc == 0 && cache->failed)
 		rc = rs_error_set(RS_ERROR, "cannot write '%s'", cache->out_path);
 	sorted = rc == 0 && cache->nfresh ? malloc(cache->nfresh * sizeof(*sorted)) : NULL;
@@ -741,15 +790,14 @@ static int publish_fresh(struct rs_cache *cache)
 				sorted[n++] = cache->fresh[i];
 		if (n > 1)
 			qsort(sorted, n, sizeof(*sorted), by_id);
-		snprintf(tmp_idx, sizeof(tmp_idx), "%.*s.idx",
-			 (int)(strlen(cache->out_path) - strlen(".pack")), cache->out_path);
-		rc = write_index(tmp_idx, sorted, n);
+		rc = write_index(cache, &tmp_idx, sorted, n);
 		if (rc == 0)
 			rc = publish(cache, cache->out_path, tmp_idx, base, sizeof(base));
-		if (rc < 0)
+		if (rc < 0 && tmp_idx)
 			unlink(tmp_idx);
 		published = rc == 0;
 	}
+	free(tmp_idx);
 	free(sorted);
 	fclose(cache->out);
 	cache->out = NULL;
@@ -832,7 +880,7 @@ static void remove_stale(const struct rs_cache *cache)
 		char path[4300];
 		struct stat st;
 
-		if (strncmp(de->d_name, "tmp-", 4) != 0)
+		if (strncmp(de->d_name, "tmp-", 4) != 0 && strncmp(de->d_name, ".tmp-", 5) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", cache->packs_dir, de->d_name);
 		if (lstat(path, &st) == 0 && now - st.st_mtime > TMP_MAX_AGE)
@@ -863,20 +911,19 @@ static int packs_current(const struct rs_cache *cache)
 static int write_merged(struct rs_cache *cache, struct entry *list, size_t n, size_t *kept,
 			char *base, size_t basesize)
 {
-	char tmp_pack[4300], tmp_idx[4300], digest[RS_DIGEST_MAX];
+	char *tmp_pack = NULL, *tmp_idx = NULL, digest[RS_DIGEST_MAX];
 	uint64_t off = MAGIC_LEN;
 	size_t out = 0;
 	FILE *fp;
-	int fd, rc = 0;
+	int fd, rc = temp_in_packs(cache, &fd, &tmp_pack, "pack");
 
-	snprintf(tmp_pack, sizeof(tmp_pack), "%s/tmp-%ld-%ld-merge.pack", cache->packs_dir,
-		 (long)getpid(), (long)time(NULL));
-	snprintf(tmp_idx, sizeof(tmp_idx), "%.*s.idx", (int)(strlen(tmp_pack) - 5), tmp_pack);
-	fd = open(tmp_pack, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-		if (fd >= 0)
-			close(fd);
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", tmp_pack, strerror(errno));
+	if (rc < 0)
+		return rc;
+	if (!(fp = fdopen(fd, "w"))) {
+		close(fd);
+		unlink(tmp_pack);
+		free(tmp_pack);
+		return rs_error_set(RS_ERROR, "out of memory");
 	}
 	fwrite(PACK_MAGIC, 1, MAGIC_LEN, fp);
 	for (size_t i = 0; i < n && rc >= 0; i++) {
@@ -900,19 +947,24 @@ static int write_merged(struct rs_cache *cache, struct entry *list, size_t n, si
 		off += list[out].len;
 		out++;
 	}
-	if (ferror(fp) | (fclose(fp) != 0) && rc >= 0)
+	if ((ferror(fp) | (fflush(fp) != 0) | (fsync(fileno(fp)) != 0) | (fclose(fp) != 0)) &&
+	    rc >= 0)
 		rc = rs_error_set(RS_ERROR, "cannot write '%s': %s", tmp_pack, strerror(errno));
 	if (rc >= 0)
-		rc = write_index(tmp_idx, list, out);
+		rc = write_index(cache, &tmp_idx, list, out);
 	if (rc >= 0)
 		rc = publish(cache, tmp_pack, tmp_idx, base, basesize);
 	if (rc < 0) {
 		unlink(tmp_pack);
-		unlink(tmp_idx);
-		return rc;
+		if (tmp_idx)
+			unlink(tmp_idx);
+	} else {
+		*kept = out;
+		rc = 0;
 	}
-	*kept = out;
-	return 0;
+	free(tmp_pack);
+	free(tmp_idx);
+	return rc;
 }
 
 static int merge(struct rs_cache *cache)
@@ -1105,10 +1157,10 @@ const char *rs_cache_tag_digest(struct rs_cache *cache, const char *registry, co
 int rs_cache_save_tags(struct rs_cache *cache, const char *registry, rs_cache_tag_iter next,
 		       void *userdata)
 {
-	char path[4096], tmp[4200], dir[4096];
+	char path[4096], dir[4096];
 	const char *repo, *tag, *digest;
-	FILE *fp;
-	int fd, rc;
+	struct rs_buf text = RS_BUF_INIT;
+	int rc;
 
 	free_tags(cache);
 	free(cache->tags_registry);
@@ -1118,20 +1170,12 @@ int rs_cache_save_tags(struct rs_cache *cache, const char *registry, rs_cache_ta
 	if (rc < 0)
 		return rc;
 	tags_path(path, sizeof(path), cache, registry);
-	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
-		if (fd >= 0)
-			close(fd);
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
-	}
-	while (next(userdata, &repo, &tag, &digest))
-		fprintf(fp, "%s %s %s\n", repo, tag, digest);
-	if (fclose(fp) != 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return rs_error_set(RS_ERROR, "cannot write '%s': %s", path, strerror(errno));
-	}
-	return 0;
+	while (rc == 0 && next(userdata, &repo, &tag, &digest))
+		rc = rs_buf_printf(&text, "%s %s %s\n", repo, tag, digest);
+	if (rc == 0)
+		rc = rs_file_write(path, text.ptr ? text.ptr : "", text.len);
+	rs_buf_release(&text);
+	return rc;
 }
 
 void rs_cache_stats(const struct rs_cache *cache, struct rs_cache_stats *out)

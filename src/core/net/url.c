@@ -1,0 +1,186 @@
+/* url.c: URLs through libcurl's URL API (see url.h). */
+#include "net/url.h"
+#include "base/buf.h"
+#include "base/error.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A curl-allocated part as a malloc'd copy (NULL stays NULL). */
+static int take(char **out, char *curl_part)
+{
+	*out = NULL;
+	if (!curl_part)
+		return 0;
+	*out = strdup(curl_part);
+	curl_free(curl_part);
+	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
+}
+
+static void lower(char *s)
+{
+	for (; s && *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static CURLU *parse(const char *text, unsigned flags)
+{
+	CURLU *u = curl_url();
+	unsigned cflags = CURLU_NON_SUPPORT_SCHEME;
+
+	if (flags & RS_URL_DEFAULT_HTTPS)
+		cflags |= CURLU_DEFAULT_SCHEME;
+	if (u && curl_url_set(u, CURLUPART_URL, text, cflags) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return NULL;
+	}
+	return u;
+}
+
+int rs_url_parse(struct rs_url *out, const char *text, unsigned flags)
+{
+	CURLU *u;
+	char *part = NULL, *user = NULL, *password = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->port = -1;
+	u = parse(text ? text : "", flags);
+	if (!u) {
+		char shown[512];
+
+		return rs_error_set(RS_EUSAGE, "'%s' is not a URL",
+				    rs_url_strip_userinfo(shown, sizeof(shown), text ? text : ""));
+	}
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
+		out->has_userinfo = 1;
+	curl_free(user);
+	curl_free(password);
+	if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) == CURLUE_OK)
+		rc = take(&out->scheme, part);
+	part = NULL;
+	if (rc == 0 && curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK)
+		rc = take(&out->host, part);
+	part = NULL;
+	if (rc == 0 && curl_url_get(u, CURLUPART_PORT, &part, 0) == CURLUE_OK) {
+		out->explicit_port = 1;
+		out->port = atoi(part);
+		curl_free(part);
+	} else if (rc == 0 && curl_url_get(u, CURLUPART_PORT, &part, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		out->port = atoi(part);
+		curl_free(part);
+	}
+	part = NULL;
+	if (rc == 0 && curl_url_get(u, CURLUPART_PATH, &part, 0) == CURLUE_OK)
+		rc = take(&out->path, part);
+	part = NULL;
+	if (rc == 0 && curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK)
+		rc = take(&out->query, part);
+	curl_url_cleanup(u);
+	lower(out->scheme);
+	lower(out->host);
+	if (rc == 0 && (!out->scheme || !out->host || !*out->host)) {
+		char shown[512];
+
+		rc = rs_error_set(RS_EUSAGE, "'%s' is not a URL with a host",
+				  rs_url_strip_userinfo(shown, sizeof(shown), text));
+	}
+	if (rc == 0 && !out->path && !(out->path = strdup("/")))
+		rc = rs_error_set(RS_ERROR, "out of memory");
+	if (rc < 0)
+		rs_url_release(out);
+	return rc;
+}
+
+void rs_url_release(struct rs_url *url)
+{
+	free(url->scheme);
+	free(url->host);
+	free(url->path);
+	free(url->query);
+	memset(url, 0, sizeof(*url));
+	url->port = -1;
+}
+
+int rs_url_origin(char **out, const char *url)
+{
+	struct rs_url u;
+	int rc;
+
+	*out = NULL;
+	rc = rs_url_parse(&u, url, 0);
+	if (rc < 0)
+		return rs_error_set(RS_EUSAGE, "invalid URL '%s'", url);
+	if (asprintf(out, "%s://%s:%d", u.scheme, u.host, u.port) < 0) {
+		*out = NULL;
+		rc = rs_error_set(RS_ERROR, "out of memory");
+	}
+	rs_url_release(&u);
+	return rc;
+}
+
+int rs_url_resolve(char **out, const char *base, const char *ref)
+{
+	CURLU *u = curl_url();
+	char *resolved = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (!u || curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_URL, ref, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &resolved, 0) != CURLUE_OK)
+		rc = rs_error_set(RS_EPROTO, "malformed URL '%s'", ref);
+	else
+		rc = take(out, resolved);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+char *rs_url_strip_userinfo(char *out, size_t outsize, const char *url)
+{
+	CURLU *u = parse(url, 0);
+	char *clean = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &clean, 0) == CURLUE_OK) {
+		/* libcurl writes "http://h" as "http://h/": keep what was given */
+		size_t n = strlen(clean);
+		const char *tail = url + strlen(url);
+
+		if (n && clean[n - 1] == '/' && tail > url && tail[-1] != '/')
+			clean[n - 1] = '\0';
+		snprintf(out, outsize, "%s", clean);
+	} else if (!strchr(url, '@')) {
+		snprintf(out, outsize, "%s", url);   /* nothing to hide in it */
+	} else {
+		snprintf(out, outsize, "%s", "(an unreadable URL)");
+	}
+	curl_free(clean);
+	curl_url_cleanup(u);
+	return out;
+}
+
+int rs_url_path_query(char **out, const char *url)
+{
+	struct rs_url u;
+	int rc;
+
+	*out = NULL;
+	rc = rs_url_parse(&u, url, 0);
+	if (rc < 0) {
+		*out = strdup(url);
+		rs_error_clear();
+		return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
+	}
+	if (asprintf(out, "%s%s%s", u.path, u.query ? "?" : "", u.query ? u.query : "") < 0) {
+		*out = NULL;
+		rc = rs_error_set(RS_ERROR, "out of memory");
+	}
+	rs_url_release(&u);
+	return rc;
+}
