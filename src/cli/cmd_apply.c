@@ -97,7 +97,7 @@ int cmd_apply(struct cli_ctx *ctx)
 	struct rs_apply_result *res = NULL;
 	struct rs_plan *plan = NULL;
 	struct rs_buf totals = RS_BUF_INIT;
-	char message[4096] = "";
+	struct rs_error_state kept;
 	int rc, plan_rc = 0, out_rc;
 
 	if (ctx->argc > 1)
@@ -127,12 +127,12 @@ int cmd_apply(struct cli_ctx *ctx)
 	rc = rs_apply(&res, ctx->registry, plan, &opts);
 	if (!res)
 		goto out;
-	rs_strlcpy(message, rs_error_message(), sizeof(message));
+	rs_error_save(&kept);
 	out_rc = write_outputs(ctx, res);
 	if (rc == 0 && out_rc < 0)
 		rc = out_rc;
 	else if (rc < 0)
-		rs_error_set(rc, "%s", message);
+		rs_error_restore(&kept);
 	if (rc == 0 && (plan_rc == RS_EPARTIAL || plan->totals.incomplete))
 		rc = rs_error_set(RS_EPARTIAL, "done, but %s could not be read completely when "
 				  "planned: nothing was deleted there", plan->totals.incomplete == 1

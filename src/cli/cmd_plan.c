@@ -24,7 +24,7 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 	struct rs_scan_options opts = RS_SCAN_OPTIONS_INIT;
 	struct rs_policy *policy = NULL;
 	struct rs_inventory *inv = NULL;
-	char partial[2048] = "";
+	struct rs_error_state partial = {0, ""};
 	int64_t blobs, bytes;
 	int rc;
 
@@ -41,19 +41,21 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 	       opts.need_dates ? " (with image dates)" : "");
 	rc = cli_inventory(ctx, &opts, &inv, &blobs, &bytes);
 	if (rc == RS_EPARTIAL)
-		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+		rs_error_save(&partial);
 	else if (rc < 0)
 		goto done;
 	/* referrers pushed by digest, from the registry's referrers API when it has one */
 	rc = rs_referrers_discover(inv, ctx->registry, &opts, NULL);
-	if (rc == RS_EPARTIAL && !partial[0])
-		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+	if (rc == RS_EPARTIAL && !partial.code)
+		rs_error_save(&partial);
 	else if (rc < 0 && rc != RS_EPARTIAL)
 		goto done;
 	rc = rs_plan_build_consuming(out, inv, policy, (int64_t)time(NULL));
-	if (rc == 0 && partial[0])
+	if (rc == 0 && partial.code) {
+		rs_error_restore(&partial);
 		rc = rs_error_set(RS_EPARTIAL, "some repositories could not be read completely, so "
-				  "nothing is deleted in them (%s)", partial);
+				  "nothing is deleted in them (%s)", rs_error_message());
+	}
 done:
 	rs_inventory_free(inv);
 	rs_policy_free(policy);
@@ -180,7 +182,8 @@ int cli_plan_write_text(const struct rs_plan *plan)
 int cmd_plan(struct cli_ctx *ctx)
 {
 	struct rs_plan *plan = NULL;
-	char *json = NULL, message[2048] = "";
+	char *json = NULL;
+	struct rs_error_state kept = {0, ""};
 	int json_to_stdout = ctx->settings.out && strcmp(ctx->settings.out, "-") == 0;
 	int rc, plan_rc;
 
@@ -190,7 +193,7 @@ int cmd_plan(struct cli_ctx *ctx)
 	if (plan_rc < 0 && plan_rc != RS_EPARTIAL)
 		return plan_rc;
 	if (plan_rc == RS_EPARTIAL)
-		rs_strlcpy(message, rs_error_message(), sizeof(message));
+		rs_error_save(&kept);
 	rc = 0;
 	if (ctx->settings.json || ctx->settings.out)
 		rc = rs_planfile_format(&json, plan);
@@ -203,8 +206,10 @@ int cmd_plan(struct cli_ctx *ctx)
 		rc = cli_write_output(NULL, json, strlen(json));
 	else if (rc == 0)
 		rc = cli_plan_write_text(plan);
-	if (rc == 0 && plan_rc == RS_EPARTIAL)
-		rc = rs_error_set(RS_EPARTIAL, "%s", message);
+	if (rc == 0 && plan_rc == RS_EPARTIAL) {
+		rs_error_restore(&kept);
+		rc = RS_EPARTIAL;
+	}
 	free(json);
 	rs_plan_free(plan);
 	return rc;

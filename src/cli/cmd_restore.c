@@ -45,7 +45,8 @@ int cmd_restore(struct cli_ctx *ctx)
 	struct rs_restore_options opts = RS_RESTORE_OPTIONS_INIT;
 	struct rs_restore_result *res = NULL;
 	struct rs_buf text = RS_BUF_INIT;
-	char *json = NULL, message[4096];
+	char *json = NULL;
+	struct rs_error_state kept;
 	int rc, out_rc;
 
 	if (ctx->argc != 1)
@@ -58,7 +59,7 @@ int cmd_restore(struct cli_ctx *ctx)
 	rc = rs_restore(&res, ctx->registry, ctx->argv[0], &opts);
 	if (!res)
 		return rc;
-	rs_strlcpy(message, rs_error_message(), sizeof(message));
+	rs_error_save(&kept);
 	if (ctx->settings.json) {
 		out_rc = rs_restore_result_json(&json, res);
 		if (out_rc == 0)
@@ -71,7 +72,7 @@ int cmd_restore(struct cli_ctx *ctx)
 	if (rc == 0 && out_rc < 0)
 		rc = out_rc;
 	else if (rc < 0)
-		rs_error_set(rc, "%s", message);
+		rs_error_restore(&kept);
 	free(json);
 	rs_buf_release(&text);
 	rs_restore_result_free(res);

@@ -96,7 +96,7 @@ static int measure(struct run *run, int after, struct rs_inventory **inv)
 	struct rs_repo_stats *per_repo = NULL;
 	struct rs_stats stats;
 	int64_t blobs = -1, bytes = -1;
-	char partial[2048] = "";
+	struct rs_error_state partial = {0, ""};
 	int rc;
 
 	*inv = NULL;
@@ -106,7 +106,7 @@ static int measure(struct run *run, int after, struct rs_inventory **inv)
 	opts.need_dates = !after && rs_policy_needs_dates(run->policy);
 	rc = cli_inventory(ctx, &opts, inv, &blobs, &bytes);
 	if (rc == RS_EPARTIAL)
-		rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+		rs_error_save(&partial);
 	else if (rc < 0)
 		return rc;
 	/* the figures are those `regsweep stats` gives: taken before the
@@ -124,14 +124,16 @@ static int measure(struct run *run, int after, struct rs_inventory **inv)
 		/* referrers pushed by digest, from the registry's referrers API when it has one */
 		int rrc = rs_referrers_discover(*inv, ctx->registry, &opts, NULL);
 
-		if (rrc == RS_EPARTIAL && !partial[0])
-			rs_strlcpy(partial, rs_error_message(), sizeof(partial));
+		if (rrc == RS_EPARTIAL && !partial.code)
+			rs_error_save(&partial);
 		else if (rrc < 0 && rrc != RS_EPARTIAL)
 			rc = rrc;
 	}
-	if (rc == 0 && partial[0])
+	if (rc == 0 && partial.code) {
+		rs_error_restore(&partial);
 		rc = rs_error_set(RS_EPARTIAL, "some repositories could not be read completely, so "
-				  "nothing is deleted in them (%s)", partial);
+				  "nothing is deleted in them (%s)", rs_error_message());
+	}
 	return rc;
 }
 

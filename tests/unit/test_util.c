@@ -201,3 +201,14 @@ Test(error, prefix_keeps_code_and_message)
 	cr_assert_str_eq(rs_error_message(), "scanning 'app': no such tag 'v1'");
 	cr_assert_eq(rs_error_code(), RS_ENOTFOUND);
 }
+
+Test(util, sizes_from_the_network_are_summed_without_wrapping)
+{
+	cr_assert_eq(rs_add_u64(1, 2), 3);
+	cr_assert_eq(rs_add_u64(UINT64_MAX - 1, INT64_MAX), UINT64_MAX);
+	cr_assert_eq(rs_add_u64(5, -7), 5, "a negative size adds nothing");
+	cr_assert_eq(rs_add_i64(INT64_MAX - 1, 5), INT64_MAX);
+	cr_assert_eq(rs_add_i64(INT64_MAX, INT64_MAX), INT64_MAX);
+	cr_assert_eq(rs_add_i64(10, -3), 10);
+	cr_assert_eq(rs_add_i64(-1, 4), 4, "an unknown (-1) total starts from zero");
+}

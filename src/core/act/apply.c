@@ -556,13 +556,9 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	}
 	if (rc == RS_ECANCELLED)
 		return rc;
-	if (rc == RS_EAUTH || rc == RS_EDENIED) {
-		char why[1024];
-
-		rs_strlcpy(why, rs_error_message(), sizeof(why));
+	if (rc == RS_EAUTH || rc == RS_EDENIED)
 		rc = rs_error_set(rc, "the credentials lack 'delete' permission on repository "
-				  "'%s': %s", item->repo, why);
-	}
+				  "'%s': %s", item->repo, rs_error_message());
 	if (rc < 0) {
 		set_outcome(item, RS_APPLY_FAILED, "%s", rs_error_message());
 		return is_refusal(rc) || unreachable(rc, status) ? rc : 0;
@@ -584,14 +580,11 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 		set_outcome(item, RS_APPLY_FAILED, "the registry accepted the delete but still "
 			    "serves %s", item->digest);
 	else if (unreachable(rc, status)) {
-		char why[1024];
-
 		/* the registry accepted it (202); it went away before we could look */
-		rs_strlcpy(why, rs_error_message(), sizeof(why));
 		set_outcome(item, RS_APPLY_DELETED, "the registry accepted the delete; not confirmed: "
-			    "%s", why);
+			    "%s", rs_error_message());
 		return rs_error_set(rc, "the registry stopped answering after deleting %s: %s",
-				    item->digest, why);
+				    item->digest, rs_error_message());
 	} else
 		set_outcome(item, RS_APPLY_FAILED, "deleted, but the check that it is gone "
 			    "failed: %s", rs_error_message());
@@ -659,15 +652,13 @@ static int finish(struct apply_run *run, int rc)
 		r->stop_reason = strdup(rs_error_message());
 	}
 	if (run->backup && rs_apply_result_json(&json, r) == 0) {
-		int wrc;
-		char message[2048];
+		struct rs_error_state kept;
 
-		/* keep the message of the failure we report, whatever writing does */
-		rs_strlcpy(message, rs_error_message(), sizeof(message));
-		wrc = rs_backup_write_file(run->backup, "apply-result.json", json);
-		if (wrc < 0)
+		/* keep the error we report, whatever writing does */
+		rs_error_save(&kept);
+		if (rs_backup_write_file(run->backup, "apply-result.json", json) < 0)
 			rs_log(RS_LOG_WARN, "warning: %s", rs_error_message());
-		rs_error_set(rs_error_code(), "%s", message);
+		rs_error_restore(&kept);
 	}
 	free(json);
 	if (rc == RS_ECANCELLED)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static char last_message[2048];
+static char last_message[sizeof(((struct rs_error_state *)0)->message)];
 static int last_code;
 
 int rs_error_set(int code, const char *fmt, ...)
@@ -57,6 +57,19 @@ void rs_error_clear(void)
 {
 	last_message[0] = '\0';
 	last_code = RS_OK;
+}
+
+void rs_error_save(struct rs_error_state *state)
+{
+	state->code = last_code;
+	memcpy(state->message, last_message, sizeof(state->message));
+}
+
+int rs_error_restore(const struct rs_error_state *state)
+{
+	last_code = state->code;
+	memcpy(last_message, state->message, sizeof(last_message));
+	return last_code;
 }
 
 const char *rs_error_name(int code)

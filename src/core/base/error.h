@@ -46,6 +46,18 @@ int rs_error_code(void);
 /* Forget the last error. */
 void rs_error_clear(void);
 
+/* The last error kept aside while other code runs (writing a report after a
+ * failure, trying a fallback): rs_error_save() copies it into `state`,
+ * rs_error_restore() makes it the last error again and returns its code.
+ * Callers use these instead of copying messages by hand. */
+struct rs_error_state {
+	int code;
+	char message[2048];
+};
+
+void rs_error_save(struct rs_error_state *state);
+int rs_error_restore(const struct rs_error_state *state);
+
 /* A short, stable name for a code ("not found", "network"...). */
 const char *rs_error_name(int code);
 

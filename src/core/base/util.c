@@ -292,6 +292,22 @@ int64_t rs_double_to_int64(double value, int64_t fallback)
 	return (int64_t)value;
 }
 
+uint64_t rs_add_u64(uint64_t a, int64_t b)
+{
+	if (b <= 0)
+		return a;
+	return (uint64_t)b > UINT64_MAX - a ? UINT64_MAX : a + (uint64_t)b;
+}
+
+int64_t rs_add_i64(int64_t a, int64_t b)
+{
+	if (b <= 0)
+		return a;
+	if (a < 0)
+		a = 0;
+	return b > INT64_MAX - a ? INT64_MAX : a + b;
+}
+
 char *rs_strdup(const char *s)
 {
 	return s ? strdup(s) : NULL;

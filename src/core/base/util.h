@@ -36,6 +36,11 @@ char *rs_time_format(char *out, size_t outsize, int64_t when);
  * `fallback` (converting an out-of-range double is undefined behaviour). */
 int64_t rs_double_to_int64(double value, int64_t fallback);
 
+/* a + b, pinned at the type's maximum instead of wrapping: sizes come from
+ * the network, and a hostile registry can declare any. `b` < 0 counts as 0. */
+uint64_t rs_add_u64(uint64_t a, int64_t b);
+int64_t rs_add_i64(int64_t a, int64_t b);
+
 /* strdup that accepts NULL (returns NULL). */
 char *rs_strdup(const char *s);
 

@@ -70,22 +70,18 @@ done:
 	return rc;
 }
 
-/* A partial result's message, kept across the calls that may overwrite it. */
-struct partial {
-	char message[2048];
-};
-
-static void partial_note(struct partial *p, const char *message)
+/* The first partial result's error, kept across the calls that follow. */
+static void partial_note(struct rs_error_state *partial)
 {
-	if (!p->message[0])
-		rs_strlcpy(p->message, message, sizeof(p->message));
+	if (!partial->code)
+		rs_error_save(partial);
 }
 
 int rs_job_inventory(struct rs_inventory **out, struct rs_job_storage_figures *figures,
 		     const struct rs_job_read *r)
 {
 	struct rs_storage_view *view = NULL;
-	struct partial partial = {""};
+	struct rs_error_state partial = {0, ""};
 	unsigned what = RS_STORAGE_MANIFESTS | RS_STORAGE_BLOBS;
 	char size[32];
 	int rc = 0;
@@ -104,8 +100,10 @@ int rs_job_inventory(struct rs_inventory **out, struct rs_job_storage_figures *f
 		rc = rs_storage_read(&view, r->storage, what);
 		if (rc < 0)
 			return rc;
-		if (view->problem)
-			partial_note(&partial, view->problem);
+		if (view->problem) {
+			rs_error_set(RS_EPARTIAL, "%s", view->problem);
+			partial_note(&partial);
+		}
 		if (r->index_from_storage)
 			rs_log(RS_LOG_VERBOSE, "storage: %zu tags of %zu repositories read from %s in %llu "
 			       "requests", view->ntags, view->nrepos, view->where,
@@ -116,7 +114,7 @@ int rs_job_inventory(struct rs_inventory **out, struct rs_job_storage_figures *f
 	else
 		rc = rs_scan(out, r->reg, r->scan);
 	if (rc == RS_EPARTIAL)
-		partial_note(&partial, rs_error_message());
+		partial_note(&partial);
 	else if (rc < 0)
 		goto done;
 	rc = 0;
@@ -130,13 +128,15 @@ int rs_job_inventory(struct rs_inventory **out, struct rs_job_storage_figures *f
 		mark_incomplete(*out, view);
 		rc = rs_scan_add_stored(*out, r->reg, view->manifests, view->nmanifests, r->scan);
 		if (rc == RS_EPARTIAL)
-			partial_note(&partial, rs_error_message());
+			partial_note(&partial);
 		else if (rc < 0)
 			goto done;
 		rc = 0;
 	}
-	if (partial.message[0])
-		rc = rs_error_set(RS_EPARTIAL, "%s", partial.message);
+	if (partial.code) {
+		rs_error_restore(&partial);
+		rc = rs_error_set(RS_EPARTIAL, "%s", rs_error_message());
+	}
 done:
 	if (rc < 0 && rc != RS_EPARTIAL) {
 		rs_inventory_free(*out);

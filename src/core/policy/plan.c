@@ -666,7 +666,7 @@ static int64_t reclaimable(struct blob_uses *uses)
 						  BLOB_ID_LEN) == 0; j++)
 			kept |= uses->v[j].kept;
 		if (!kept)
-			total += uses->v[i].size;
+			total = rs_add_i64(total, uses->v[i].size);
 	}
 	return total;
 }

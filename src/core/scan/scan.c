@@ -128,20 +128,24 @@ static void fail_fatal(struct scan *scan, int rc)
 	rs_http_cancel(rs_registry_http(scan->reg));
 }
 
-/* Has this page been asked for already (1), or have too many been (2)? */
+/* Has this page been asked for already (1), have too many been (2), or is
+ * memory out (3)? */
 static int page_seen(struct scan *scan, const char *url)
 {
 	if (rs_map_get(&scan->pages, url))
 		return 1;
 	if (scan->pages.len >= MAX_PAGES)
 		return 2;
-	rs_map_put(&scan->pages, url, (void *)1);
+	if (rs_map_put(&scan->pages, url, (void *)1) < 0)
+		return 3;
 	return 0;
 }
 
 /* The message for a Link that must not be followed (page_seen's answer). */
 static int link_refused(int seen, const char *what, const char *url)
 {
+	if (seen == 3)
+		return rs_error_set(RS_ERROR, "out of memory");
 	if (seen == 2)
 		return rs_error_set(RS_EPROTO, "%s has more than %d pages: its Link header never "
 				    "ends (last '%s')", what, MAX_PAGES, url);
@@ -243,9 +247,11 @@ static int tag_seen(struct scan *scan, struct rs_repo *repo, size_t first, const
 	done = (size_t)(uintptr_t)rs_map_get(&scan->tag_indexed, repo->name);
 	for (; done < first; done++) {
 		snprintf(key, sizeof(key), "%s\t%s", repo->name, repo->tags[done].name);
-		rs_map_put(&scan->tags_seen, key, (void *)1);
+		if (rs_map_put(&scan->tags_seen, key, (void *)1) < 0)
+			return rs_error_set(RS_ERROR, "out of memory");
 	}
-	rs_map_put(&scan->tag_indexed, repo->name, (void *)(uintptr_t)done);
+	if (rs_map_put(&scan->tag_indexed, repo->name, (void *)(uintptr_t)done) < 0)
+		return rs_error_set(RS_ERROR, "out of memory");
 	snprintf(key, sizeof(key), "%s\t%s", repo->name, tag);
 	return rs_map_get(&scan->tags_seen, key) != NULL;
 }
@@ -321,7 +327,13 @@ static void on_tags(struct rs_reg_result *res, void *ud)
 		size_t first = repo->ntags;
 
 		for (size_t i = 0; tags[i]; i++) {
-			if (tag_seen(scan, repo, first, tags[i]))
+			int seen = tag_seen(scan, repo, first, tags[i]);
+
+			if (seen < 0) {
+				fail_fatal(scan, seen);
+				goto done;
+			}
+			if (seen)
 				continue;   /* a page boundary repeated a tag */
 			if (rs_repo_add_tag(NULL, repo, tags[i], "") < 0) {
 				fail_fatal(scan, RS_ERROR);
@@ -514,7 +526,10 @@ static void fetch_child(struct scan *scan, struct rs_repo *repo, const char *dig
 	if (pending_key(key, sizeof(key), repo, digest) < 0 || rs_map_get(&scan->pending, key) ||
 	    rs_repo_find_manifest(repo, digest))
 		return;
-	rs_map_put(&scan->pending, key, (void *)1);
+	if (rs_map_put(&scan->pending, key, (void *)1) < 0) {
+		fail_fatal(scan, rs_error_set(RS_ERROR, "out of memory"));
+		return;
+	}
 	if (scan->opts->cache && rs_cache_get(scan->opts->cache, digest, &body, &len) == 1) {
 		struct manifest_job job;
 
@@ -855,7 +870,10 @@ int rs_scan_add_stored(struct rs_inventory *inv, struct rs_registry *reg,
 		if (pending_key(key, sizeof(key), repo, list[i].digest) < 0 ||
 		    rs_map_get(&scan.pending, key))
 			continue;
-		rs_map_put(&scan.pending, key, (void *)1);
+		if (rs_map_put(&scan.pending, key, (void *)1) < 0) {
+			fail_fatal(&scan, rs_error_set(RS_ERROR, "out of memory"));
+			break;
+		}
 		if (opts->cache) {
 			struct manifest_job job;
 			char *body = NULL;

@@ -14,7 +14,7 @@ static int count_blob(struct rs_map *seen, const struct rs_descriptor *d, struct
 	if (rs_map_put(seen, d->digest, (void *)1) < 0)
 		return RS_ERROR;
 	s->blobs++;
-	s->bytes += d->size > 0 ? (uint64_t)d->size : 0;
+	s->bytes = rs_add_u64(s->bytes, d->size);
 	return 0;
 }
 

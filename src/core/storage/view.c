@@ -389,10 +389,7 @@ int rs_sink_blob(struct rs_storage_sink *s, const char *prefix, size_t prefix_le
 	if (size < 0)
 		return problem(s, REPO_NONE, "the size of blob sha256:%.64s cannot be read", hex);
 	v->blobs++;
-	if (size > INT64_MAX - v->bytes)
-		v->bytes = INT64_MAX;
-	else
-		v->bytes += size;
+	v->bytes = rs_add_i64(v->bytes, size);
 	return 0;
 }
 
