@@ -693,15 +693,21 @@ push_noise() {
 
 _HARNESS_SSHDS=0
 
-# sshd_start [--host-keys TYPES]: TYPES is a comma list of ed25519, ecdsa and
-# rsa host keys to serve, in that order (default ed25519).
+# sshd_start [--host-keys TYPES] [--path DIRS]: TYPES is a comma list of
+# ed25519, ecdsa and rsa host keys to serve, in that order (default
+# ed25519); DIRS go before the system's in the sessions' PATH (to shadow a
+# command, as a host with other tools would have).
 sshd_start() {
 	harness_tmpdir
-	local host_types=ed25519
+	local host_types=ed25519 path_first=
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--host-keys)
 			host_types=$2
+			shift
+			;;
+		--path)
+			path_first=$2:
 			shift
 			;;
 		*)
@@ -759,7 +765,7 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 # each test's sshd gives its sessions a TMPDIR of their own, so what remote
 # scripts leave in it is this test's alone
-SetEnv TMPDIR=$dir/tmp
+SetEnv TMPDIR=$dir/tmp${path_first:+ PATH=${path_first}/usr/local/bin:/usr/bin:/bin}
 Subsystem sftp internal-sftp
 PrintMotd no
 X11Forwarding no

@@ -23,6 +23,7 @@
 #include "storage/sftp.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "host/ssh.h"
 
@@ -331,6 +332,8 @@ static int find_read(void *impl, unsigned what, struct rs_storage_sink *sink)
 		break;
 	case RS_STORAGE_FIND_NO_FIND:
 		/* busybox: walk over SFTP, now and from now on */
+		rs_log(RS_LOG_VERBOSE, "storage: find on %s cannot print what the view needs: "
+		       "reading over SFTP instead", rs_ssh_describe(f->ssh));
 		f->sftp = 1;
 		rc = rs_storage_sftp_read(f->ssh, f->root, what, sink);
 		break;
