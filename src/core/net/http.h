@@ -100,6 +100,11 @@ void rs_http_req_retryable(struct rs_http_req *req, int retryable);
  * never sent to another host, scheme or port on a redirect. */
 void rs_http_req_follow(struct rs_http_req *req, int follow);
 
+/* Give up on each attempt of this request after `ms` in all (connecting,
+ * sending, waiting for and reading the answer); 0 (the default) leaves only
+ * the client's connect and stall timeouts. Fails like a stall: RS_ETIMEOUT. */
+void rs_http_req_timeout(struct rs_http_req *req, long ms);
+
 /* Free a request that was never submitted. */
 void rs_http_req_free(struct rs_http_req *req);
 
@@ -138,5 +143,20 @@ int rs_http_escape(char **out, const char *in);
 /* Scheme+host+port of an absolute URL, e.g. "https://r.example:5000"; the
  * caller owns *out. */
 int rs_http_url_origin(char **out, const char *url);
+
+/* `url` for people: "scheme://host[:port]", with "user:***@" (or "***@"
+ * for a user name alone, which is often a token) when it carries
+ * credentials, and a path of three stars after the host when it has any
+ * path or query beyond "/" (webhook URLs carry their secret there).
+ * *out is the caller's. An unparseable URL is RS_EUSAGE, and the message
+ * does not show it. */
+int rs_http_url_mask(char **out, const char *url);
+
+/* Register the parts of `url` that may be secret with the log redactor
+ * (base/log.h): the password, a user name given without a password, the
+ * path and the query, as written and percent-decoded. Parts shorter than
+ * RS_SECRET_MIN_MASK are not registered (the redactor ignores them).
+ * Returns 0, or RS_EUSAGE for an unparseable URL (message without it). */
+int rs_http_url_register_secrets(const char *url);
 
 #endif
