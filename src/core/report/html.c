@@ -248,13 +248,23 @@ static void page_cards(struct page *p, const cJSON *doc)
 	const cJSON *untags = jget(doc, "untags");
 	int64_t v;
 
+	const cJSON *totals = jget(jget(doc, "plan"), "totals");
+
 	page_raw(p, "<div class=\"cards\">\n");
 	if (cJSON_IsObject(change) && jnum(change, "storage_bytes", &v))
 		card(p, "change.storage_bytes", v, 1,
 		     v <= 0 ? "freed on disk" : "more on disk", "good");
-	else if (cJSON_IsObject(change) && jnum(change, "bytes", &v))
+	if (cJSON_IsObject(change) && jnum(change, "bytes", &v) && v != 0)
 		card(p, "change.bytes", v, 1,
-		     v <= 0 ? "fewer blob bytes" : "more blob bytes", "good");
+		     v < 0 ? "of blobs no longer referenced" : "more blob bytes", "good");
+	if (cJSON_IsObject(totals)) {
+		if (jnum(totals, "manifests_deleted", &v))
+			card(p, "plan.totals.manifests_deleted", v, 0, "manifests to delete", "neutral");
+		if (jnum(totals, "tags_deleted", &v))
+			card(p, "plan.totals.tags_deleted", v, 0, "tags to delete", "neutral");
+		if (jnum(totals, "reclaimable_bytes", &v) && v >= 0)
+			card(p, "plan.totals.reclaimable_bytes", v, 1, "freed by GC, at most", "good");
+	}
 	if (cJSON_IsObject(apply)) {
 		if (cJSON_IsTrue(jget(apply, "dry_run")) && jnum(apply, "would_delete", &v))
 			card(p, "apply.would_delete", v, 0, "would be deleted", "neutral");
@@ -282,8 +292,9 @@ static void page_summary(struct page *p, const cJSON *doc)
 	page_raw(p, "<section id=\"summary\">\n<h2>Summary</h2>\n");
 	page_cards(p, doc);
 	if (!cJSON_IsObject(before)) {
-		page_raw(p, "<p class=\"note\">No figures: the registry could not be read "
-			 "(see the stages and errors below).</p>\n</section>\n");
+		page_raw(p, "<p class=\"note\">No figures: the registry was not measured (apply with "
+			 "a plan file), or could not be read (see the stages and errors below).</p>\n"
+			 "</section>\n");
 		return;
 	}
 	page_raw(p, "<table class=\"figures\">\n<thead><tr><th></th><th>before</th><th>after</th>"
@@ -312,9 +323,12 @@ static void page_summary(struct page *p, const cJSON *doc)
 		page_raw(p, "</tr>\n");
 	}
 	page_raw(p, "</tbody>\n</table>\n");
-	if (!cJSON_IsObject(after))
-		page_raw(p, "<p class=\"note\">No figures after: nothing was changed (a dry run or a "
-			 "plan), or the run stopped before measuring again.</p>\n");
+	if (cJSON_IsObject(jget(doc, "plan")))
+		page_raw(p, "<p class=\"note\">A plan changes nothing: the figures are the "
+			 "registry's now.</p>\n");
+	else if (!cJSON_IsObject(after))
+		page_raw(p, "<p class=\"note\">No figures after: nothing was changed (a dry run), "
+			 "or the run stopped before measuring again.</p>\n");
 	page_raw(p, "</section>\n");
 }
 

@@ -247,7 +247,7 @@ static void mask_in(char *out, size_t outsize, const char *text, const char *url
 /* One attempt, at most `budget_ms` long. Returns 0 on 2xx; else sets
  * *again when another attempt may pass, and the message. */
 static int attempt(struct rs_http *http, const char *url, const char *masked, const char *body,
-		   long budget_ms, int *again)
+		   long budget_ms, const char *which, int *again)
 {
 	struct rs_http_req *req = NULL;
 	struct rs_http_response resp;
@@ -270,11 +270,11 @@ static int attempt(struct rs_http *http, const char *url, const char *masked, co
 	if (rc < 0) {
 		mask_in(why, sizeof(why), rs_error_message(), url, masked);
 		*again = rc != RS_ECANCELLED;
-		rc = rs_error_set(rc, "notification to %s: no answer: %s", masked, why);
+		rc = rs_error_set(rc, "notification to %s: no answer%s: %s", masked, which, why);
 	} else if (resp.status < 200 || resp.status > 299) {
 		*again = resp.status == 408 || resp.status == 429 || resp.status >= 500;
-		rc = rs_error_set(RS_EPROTO, "notification to %s: the receiver answered %ld", masked,
-				  resp.status);
+		rc = rs_error_set(RS_EPROTO, "notification to %s: the receiver answered %ld%s", masked,
+				  resp.status, which);
 	}
 	rs_http_response_release(&resp);
 	return rc;
@@ -298,7 +298,7 @@ int rs_notify_send(const char *url, const char *body, const struct rs_notify_opt
 	rc = rs_http_new(&http, &hopts);
 	if (rc < 0)
 		goto done;
-	rc = attempt(http, url, masked, body, (long)(deadline - now_ms()), &again);
+	rc = attempt(http, url, masked, body, (long)(deadline - now_ms()), "", &again);
 	if (rc < 0 && again && !rs_interrupted()) {
 		long left = (long)(deadline - now_ms()), pause = opts->retry_delay_ms;
 
@@ -308,9 +308,8 @@ int rs_notify_send(const char *url, const char *body, const struct rs_notify_opt
 			struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);
-			rc = attempt(http, url, masked, body, (long)(deadline - now_ms()), &again);
-			if (rc < 0)
-				rs_error_prefix("tried twice: ");
+			rc = attempt(http, url, masked, body, (long)(deadline - now_ms()),
+				     " (tried twice)", &again);
 		}
 	}
 done:
