@@ -131,7 +131,7 @@ Test(html, figures_are_the_json_reports)
 	cr_assert(strstr(page, "data-key=\"gc.steps.gc-dry-run.seconds\""), "a step's duration, when "
 		  "the report has one, is shown");
 	cr_assert(strstr(page, "342 KiB"), "sizes are shown for people too");
-	cr_assert(strstr(page, "350321 B"), "with the exact byte count");
+	cr_assert(strstr(page, "350321 bytes"), "with the exact byte count");
 	cr_assert(strstr(page, "done in part"), "exit code 3 reads as done in part");
 	free(page);
 }

@@ -133,7 +133,7 @@ void page_figure(struct page *p, const char *path, int64_t v, int is_bytes, int 
 	else
 		page_rawf(p, "%" PRId64, v);
 	if (is_bytes)
-		page_rawf(p, "<span class=\"exact\">%" PRId64 " B</span>", v);
+		page_rawf(p, " <span class=\"exact\">%" PRId64 " bytes</span>", v);
 	page_raw(p, "</td>");
 }
 
@@ -237,7 +237,7 @@ static void card(struct page *p, const char *path, int64_t v, int is_bytes, cons
 		page_size(p, shown);
 	else
 		page_rawf(p, "%" PRId64, shown);
-	page_raw(p, "</span>");
+	page_raw(p, "</span> ");
 	page_text(p, label);
 	page_raw(p, "</div>\n");
 }

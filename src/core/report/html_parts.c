@@ -125,12 +125,12 @@ static void chart_row(struct page *p, int y, const char *name, const char *title
 	page_text(p, title);
 	page_rawf(p, "</title><text x=\"%d\" y=\"%d\" text-anchor=\"end\">", CHART_LABEL, y + 19);
 	page_text(p, cut);
-	page_rawf(p, "</text><rect class=\"before\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>",
+	page_rawf(p, "</text><rect class=\"before\" fill=\"#aab4c3\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>",
 		  CHART_LABEL + 10, y + 4, bar_width(before, max), both ? 10 : 20);
 	if (both)
-		page_rawf(p, "<rect class=\"after\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"10\"/>",
+		page_rawf(p, "<rect class=\"after\" fill=\"#2f6fce\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"10\"/>",
 			  CHART_LABEL + 10, y + 15, bar_width(after, max));
-	page_rawf(p, "<text class=\"value\" x=\"%d\" y=\"%d\">", CHART_LABEL + CHART_BARS + 22, y + 19);
+	page_rawf(p, "<text class=\"value\" fill=\"#5b6575\" x=\"%d\" y=\"%d\">", CHART_LABEL + CHART_BARS + 22, y + 19);
 	page_size(p, before);
 	if (both) {
 		page_raw(p, " \xE2\x86\x92 ");
@@ -156,10 +156,10 @@ static void chart(struct page *p, const struct repo_row *rows, int n, int have_a
 		  "aria-label=\"bytes per repository%s, largest first\" viewBox=\"0 0 %d %d\" "
 		  "width=\"%d\" height=\"%d\">\n", have_after ? ", before and after" : "",
 		  CHART_WIDTH, height, CHART_WIDTH, height);
-	page_rawf(p, "<rect class=\"before\" x=\"%d\" y=\"4\" width=\"12\" height=\"12\"/>"
+	page_rawf(p, "<rect class=\"before\" fill=\"#aab4c3\" x=\"%d\" y=\"4\" width=\"12\" height=\"12\"/>"
 		  "<text x=\"%d\" y=\"15\">before</text>\n", CHART_LABEL + 10, CHART_LABEL + 28);
 	if (have_after)
-		page_rawf(p, "<rect class=\"after\" x=\"%d\" y=\"4\" width=\"12\" height=\"12\"/>"
+		page_rawf(p, "<rect class=\"after\" fill=\"#2f6fce\" x=\"%d\" y=\"4\" width=\"12\" height=\"12\"/>"
 			  "<text x=\"%d\" y=\"15\">after</text>\n", CHART_LABEL + 90, CHART_LABEL + 108);
 	for (int i = 0; i < drawn; i++) {
 		const char *name = jstr(rows[i].repo, "name");
