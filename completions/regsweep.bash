@@ -17,7 +17,7 @@ _regsweep()
 
 	case $prev in
 	-c|--config|--password-file|--token-file|--cacert|--cert|--key|--out|--report|\
-	--metrics|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config)
+	--metrics|--html|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config)
 		_filedir
 		return ;;
 	--cache-dir|--backup-dir|--storage-root)
@@ -26,9 +26,13 @@ _regsweep()
 	--untagged)
 		COMPREPLY=($(compgen -W "delete keep" -- "$cur"))
 		return ;;
+	--notify-on)
+		COMPREPLY=($(compgen -W "always failure change" -- "$cur"))
+		return ;;
 	-r|--registry|-u|--username|-j|--jobs|--rate|--connect-timeout|--timeout|--retries|\
 	--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
-	--untagged-grace|--ssh|--ssh-timeout|--command-timeout|--before-gc|--after-gc|--gc-command)
+	--untagged-grace|--ssh|--ssh-timeout|--command-timeout|--before-gc|--after-gc|--gc-command|\
+	--notify)
 		return ;;
 	esac
 

@@ -4,7 +4,7 @@
 
 REGSWEEP_BUILD_DEPS="build-essential autoconf automake pkg-config libcurl4-openssl-dev libcjson-dev libssh2-1-dev libssl-dev libyaml-dev libcriterion-dev"
 REGSWEEP_RUN_DEPS="docker-registry openssh-server openssh-client apache2-utils curl openssl python3 python3-jwt python3-cryptography ca-certificates"
-REGSWEEP_TEST_DEPS="libmicrohttpd-dev clang valgrind wrk time bash-completion"
+REGSWEEP_TEST_DEPS="libmicrohttpd-dev clang valgrind wrk time bash-completion chromium dpkg-dev debhelper fakeroot lintian git"
 
 # deps_install PACKAGE...: install what is missing (apt-get update once first).
 deps_install() {

@@ -8,6 +8,7 @@
 #include "policy/plan.h"
 #include "plan_cli.h"
 #include "policy/planfile.h"
+#include "report_cli.h"
 #include "base/util.h"
 
 #include <stdlib.h>
@@ -91,12 +92,50 @@ static int write_outputs(struct cli_ctx *ctx, const struct rs_apply_result *res)
 	return rc;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A stage of apply's report (when one is kept): ok, partial or failed by rc. */
+static void report_stage(struct rs_report *report, const char *name, int rc,
+			 const struct timespec *t0)
+{
+	if (!report)
+		return;
+	rs_report_stage(report, name, rc == 0 ? RS_STAGE_OK
+			: rc == RS_EPARTIAL || rc == RS_ECONFLICT ? RS_STAGE_PARTIAL : RS_STAGE_FAILED,
+			seconds_since(t0), rc < 0 ? rs_error_message() : NULL);
+}
+
+/* The page and notifications of apply, from a report of its own. */
+static int publish(struct cli_ctx *ctx, struct rs_report *report, int rc)
+{
+	struct rs_error_state kept;
+	int prc;
+
+	if (!report)
+		return rc;
+	rs_error_save(&kept);
+	cli_report_end(ctx, report, rc);
+	prc = cli_publish_report(ctx, report);
+	if (prc < 0 && (rc == 0 || rc == RS_EPARTIAL || rc == RS_ECONFLICT))
+		return prc;   /* the page could not be written: its message is set */
+	rs_error_restore(&kept);
+	return rc;
+}
+
 int cmd_apply(struct cli_ctx *ctx)
 {
 	struct rs_apply_options opts = RS_APPLY_OPTIONS_INIT;
 	struct rs_apply_result *res = NULL;
 	struct rs_plan *plan = NULL;
 	struct rs_buf totals = RS_BUF_INIT;
+	struct rs_report *report = cli_report_begin(ctx);
+	struct timespec t0;
 	struct rs_error_state kept;
 	int rc, plan_rc = 0, out_rc;
 
@@ -111,7 +150,9 @@ int cmd_apply(struct cli_ctx *ctx)
 		if (rc < 0)
 			goto out;
 	} else {
-		plan_rc = cli_plan_now(ctx, &plan);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		plan_rc = cli_plan_now(ctx, &plan, report);
+		report_stage(report, "plan", plan_rc, &t0);
 		if (plan_rc < 0 && plan_rc != RS_EPARTIAL) {
 			rc = plan_rc;
 			goto out;
@@ -124,7 +165,9 @@ int cmd_apply(struct cli_ctx *ctx)
 	opts.backup_dir = ctx->settings.backup_dir;
 	opts.dry_run = ctx->settings.dry_run;
 	opts.now = (int64_t)time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = rs_apply(&res, ctx->registry, plan, &opts);
+	report_stage(report, "apply", rc, &t0);
 	if (!res)
 		goto out;
 	rs_error_save(&kept);
@@ -133,11 +176,17 @@ int cmd_apply(struct cli_ctx *ctx)
 		rc = out_rc;
 	else if (rc < 0)
 		rs_error_restore(&kept);
+	if (report) {
+		rs_report_set_apply(report, res);   /* the report owns it now */
+		res = NULL;
+	}
 	if (rc == 0 && (plan_rc == RS_EPARTIAL || plan->totals.incomplete))
 		rc = rs_error_set(RS_EPARTIAL, "done, but %s could not be read completely when "
 				  "planned: nothing was deleted there", plan->totals.incomplete == 1
 				  ? "one repository" : "some repositories");
 out:
+	rc = publish(ctx, report, rc);
+	rs_report_free(report);
 	rs_buf_release(&totals);
 	rs_apply_result_free(res);
 	rs_plan_free(plan);

@@ -11,15 +11,38 @@
 #include "policy/planfile.h"
 #include "policy/policy.h"
 #include "progress.h"
+#include "report/planreport.h"
+#include "report_cli.h"
 #include "scan/referrers.h"
 #include "scan/scan.h"
+#include "scan/stats.h"
 #include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
+/* The figures of `inv` as `regsweep stats` gives them, into `report`. */
+static int record_figures(struct rs_report *report, const struct rs_inventory *inv,
+			  int64_t blobs, int64_t bytes)
+{
+	struct rs_repo_stats *per_repo = NULL;
+	struct rs_stats stats;
+	int rc;
+
+	rc = rs_stats_compute(&stats, inv);
+	if (rc == 0)
+		rc = rs_stats_per_repo(&per_repo, inv);
+	if (rc < 0)
+		return rc;
+	stats.storage_blobs = blobs;
+	stats.storage_bytes = bytes;
+	rc = rs_report_figures(report, 0, &stats, per_repo, inv->nrepos);
+	free(per_repo);
+	return rc;
+}
+
+int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out, struct rs_report *report)
 {
 	struct rs_scan_options opts = RS_SCAN_OPTIONS_INIT;
 	struct rs_policy *policy = NULL;
@@ -43,6 +66,9 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out)
 	if (rc == RS_EPARTIAL)
 		rs_error_save(&partial);
 	else if (rc < 0)
+		goto done;
+	/* the figures are taken before the referrers lookup, as run takes them */
+	if (report && (rc = record_figures(report, inv, blobs, bytes)) < 0)
 		goto done;
 	/* referrers pushed by digest, from the registry's referrers API when it has one */
 	rc = rs_referrers_discover(inv, ctx->registry, &opts, NULL);
@@ -179,19 +205,51 @@ int cli_plan_write_text(const struct rs_plan *plan)
 	return rc;
 }
 
+/* The page and notifications of `plan`: the plan's document, or the
+ * report's alone when no plan was made. */
+static int publish_plan(struct cli_ctx *ctx, struct rs_report *report, const struct rs_plan *plan,
+			int rc)
+{
+	char *document = NULL;
+	int prc;
+
+	if (!report)
+		return 0;
+	cli_report_end(ctx, report, rc);
+	if (!plan)
+		return cli_publish_report(ctx, report);
+	prc = rs_plan_report_json(&document, report, plan);
+	if (prc == 0)
+		prc = cli_publish(ctx, document);
+	free(document);
+	return prc;
+}
+
 int cmd_plan(struct cli_ctx *ctx)
 {
 	struct rs_plan *plan = NULL;
+	struct rs_report *report = NULL;
 	char *json = NULL;
 	struct rs_error_state kept = {0, ""};
 	int json_to_stdout = ctx->settings.out && strcmp(ctx->settings.out, "-") == 0;
-	int rc, plan_rc;
+	struct timespec t0, t1;
+	int rc, plan_rc, prc;
 
 	if (ctx->argc > 0)
 		return rs_error_set(RS_EUSAGE, "'plan' takes no arguments (got '%s')", ctx->argv[0]);
-	plan_rc = cli_plan_now(ctx, &plan);
-	if (plan_rc < 0 && plan_rc != RS_EPARTIAL)
-		return plan_rc;
+	report = cli_report_begin(ctx);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	plan_rc = cli_plan_now(ctx, &plan, report);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (report)
+		rs_report_stage(report, "plan", plan_rc == 0 ? RS_STAGE_OK
+				: plan_rc == RS_EPARTIAL ? RS_STAGE_PARTIAL : RS_STAGE_FAILED,
+				(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+				plan_rc < 0 ? rs_error_message() : NULL);
+	if (plan_rc < 0 && plan_rc != RS_EPARTIAL) {
+		rc = plan_rc;
+		goto out;
+	}
 	if (plan_rc == RS_EPARTIAL)
 		rs_error_save(&kept);
 	rc = 0;
@@ -210,7 +268,16 @@ int cmd_plan(struct cli_ctx *ctx)
 		rs_error_restore(&kept);
 		rc = RS_EPARTIAL;
 	}
+out:
+	if (rc < 0)
+		rs_error_save(&kept);
+	prc = publish_plan(ctx, report, plan, rc);
+	if (prc < 0 && (rc == 0 || rc == RS_EPARTIAL))
+		rc = prc;   /* the page could not be written: its message is set */
+	else if (rc < 0)
+		rs_error_restore(&kept);
 	free(json);
 	rs_plan_free(plan);
+	rs_report_free(report);
 	return rc;
 }

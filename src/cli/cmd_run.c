@@ -17,6 +17,7 @@
 #include "progress.h"
 #include "scan/referrers.h"
 #include "report/report.h"
+#include "report_cli.h"
 #include "ssh_cli.h"
 #include "scan/stats.h"
 #include "base/util.h"
@@ -232,6 +233,8 @@ static int write_outputs(struct run *run)
 			rc = cli_write_output(ctx->settings.metrics, rs_buf_cstr(&out), out.len);
 		rs_buf_reset(&out);
 	}
+	if (rc == 0)
+		rc = cli_publish_report(ctx, run->report);   /* --html, --notify */
 	if (rc == 0 && ctx->settings.json) {
 		rc = rs_buf_printf(&out, "%s\n", json);
 	} else if (rc == 0) {

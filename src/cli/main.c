@@ -29,12 +29,12 @@ static const char *const stats_opts[] = {
 static const char *const plan_opts[] = {
 	"json", "out", "repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "untagged",
 	"untagged_grace", "shard", "ssh", "storage_root", "registry_config", "cache_dir",
-	"no_cache", NULL
+	"no_cache", "html", "notify", "notify_on", NULL
 };
 static const char *const apply_opts[] = {
 	"json", "backup_dir", "dry_run", "repos", "tags", "keep_last", "keep_newer_than",
 	"keep_tags", "untagged", "untagged_grace", "shard", "ssh", "storage_root",
-	"registry_config", "report", NULL
+	"registry_config", "report", "html", "notify", "notify_on", NULL
 };
 static const char *const restore_opts[] = { "dry_run", "json", NULL };
 static const char *const gc_opts[] = {
@@ -46,7 +46,8 @@ static const char *const run_opts[] = {
 	"dry_run", "json", "report", "metrics", "per_repo", "backup_dir", "repos", "tags",
 	"keep_last", "keep_newer_than", "keep_tags", "untagged", "untagged_grace", "ssh",
 	"ssh_known_hosts", "ssh_accept_new", "ssh_key", "ssh_passphrase_file", "before_gc",
-	"after_gc", "gc_command", "delete_untagged", "storage_root", "registry_config", NULL
+	"after_gc", "gc_command", "delete_untagged", "storage_root", "registry_config", "html",
+	"notify", "notify_on", NULL
 };
 static const char *const config_opts[] = { "json", NULL };
 

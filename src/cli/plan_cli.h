@@ -6,14 +6,18 @@
 #include "base/buf.h"
 #include "cli.h"
 #include "policy/plan.h"
+#include "report/report.h"
 
 /* Build the policy (config file rules or the command-line rule), connect,
  * scan the registry (reading image dates when the policy needs them), add
  * what the storage view lists when one is configured, and plan at the
  * current time. *out is the caller's. Returns 0; RS_EPARTIAL with a plan
  * when some repositories could not be read completely (nothing is deleted
- * in them, and the message says so); or an error with *out NULL. */
-int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out);
+ * in them, and the message says so); or an error with *out NULL.
+ * When `report` is not NULL, the registry's figures (and each
+ * repository's) are recorded in it as "before", as `regsweep stats` gives
+ * them, before the plan consumes the scan. */
+int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out, struct rs_report *report);
 
 /* The plan for people, written to stdout as it is formatted: per repository
  * each tag and untagged manifest with its short digest, date, decision and

@@ -442,6 +442,54 @@ token_requests() {
 }
 
 # ---------------------------------------------------------------------------
+# Webhook receiver (notifications)
+
+# webhook_start DIR [--status N]: a loopback receiver that saves each POST as
+# DIR/N.json (and DIR/N.headers); exports WEBHOOK_PORT, WEBHOOK_PID and
+# WEBHOOK_DIR. Stopped at exit, or earlier with webhook_stop.
+webhook_start() {
+	harness_tmpdir
+	local dir=$1 i port=
+	shift
+	mkdir -p "$dir"
+	rm -f "$dir/port"
+	"$HARNESS_PYTHON" "$HARNESS_DIR/webhook-receiver.py" --dir "$dir" --port-file "$dir/port" \
+		"$@" >>"$dir/receiver.log" 2>&1 </dev/null &
+	WEBHOOK_PID=$!
+	_harness_track "$WEBHOOK_PID"
+	for ((i = 0; i < 100; i++)); do
+		if [[ -s $dir/port ]]; then
+			port=$(<"$dir/port")
+			break
+		fi
+		_harness_alive "$WEBHOOK_PID" || break
+		sleep 0.1
+	done
+	if [[ -z $port ]]; then
+		cat "$dir/receiver.log" >&2
+		_harness_die "webhook receiver did not start"
+		return 1
+	fi
+	WEBHOOK_PORT=$port
+	WEBHOOK_DIR=$dir
+	export WEBHOOK_PORT WEBHOOK_PID WEBHOOK_DIR
+}
+
+# webhook_stop: stop the receiver started last (its port is then closed).
+webhook_stop() {
+	_harness_kill "$WEBHOOK_PID"
+}
+
+# webhook_count: how many POSTs the receiver has saved.
+webhook_count() {
+	local n=0 f
+	for f in "$WEBHOOK_DIR"/*.json; do
+		[[ -e $f ]] && n=$((n + 1))
+	done
+	printf '%s\n' "$n"
+}
+
+# ---------------------------------------------------------------------------
 # Registry
 
 _HARNESS_REGISTRIES=0

@@ -239,3 +239,20 @@ Test(configfile, missing_file)
 	cr_assert_null(cfg);
 	cr_assert(strstr(rs_error_message(), "'no-such-config.yml'"));
 }
+
+Test(configfile, a_list_setting_takes_each_item)
+{
+	struct rs_config *cfg = parse_ok("notify:\n  - http://a.example/1\n  - http://b.example/2\n"
+					 "notify_on: change\nhtml: page.html\n");
+	struct rs_settings s;
+
+	rs_settings_init(&s);
+	cr_assert_eq(rs_config_apply_settings(cfg, &s), 0, "%s", rs_error_message());
+	cr_assert_eq(s.notify.count, 2);
+	cr_assert_str_eq(s.notify.items[1], "http://b.example/2");
+	cr_assert_str_eq(s.notify_on, "change");
+	cr_assert_str_eq(s.html, "page.html");
+	rs_settings_release(&s);
+	rs_config_free(cfg);
+	parse_fails("html: [a, b]\n", "regsweep.yml:1: 'html' takes one value, not a list");
+}

@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "config/settings.h"
+#include "base/log.h"
 
 Test(settings, defaults_are_the_safe_ones)
 {
@@ -81,5 +82,55 @@ Test(settings, secrets_are_masked)
 	rs_settings_init(&s);
 	cr_assert_eq(rs_settings_set(&s, pw, "hunter2", RS_SRC_ENV), 0);
 	cr_assert_str_eq(rs_settings_format(&s, pw, out, sizeof(out)), "***");
+	rs_settings_release(&s);
+}
+
+Test(settings, a_list_repeats_and_a_stronger_source_replaces_it)
+{
+	struct rs_settings s;
+	int notify = rs_settings_lookup("notify");
+
+	rs_settings_init(&s);
+	cr_assert_eq(s.notify.count, 0);
+	cr_assert_str_eq(s.notify_on, "always");
+	cr_assert_eq(rs_settings_set(&s, notify, "http://a.example/1", RS_SRC_FILE), 0);
+	cr_assert_eq(rs_settings_set(&s, notify, "http://b.example/2", RS_SRC_FILE), 0);
+	cr_assert_eq(s.notify.count, 2, "values from one source add up");
+	cr_assert_eq(rs_settings_set(&s, notify, " http://c.example/3\nhttp://d.example/4 ", RS_SRC_ENV),
+		     0);
+	cr_assert_eq(s.notify.count, 2, "a stronger source replaces the list");
+	cr_assert_str_eq(s.notify.items[0], "http://c.example/3");
+	cr_assert_str_eq(s.notify.items[1], "http://d.example/4");
+	cr_assert_eq(rs_settings_set(&s, notify, "http://x.example/", RS_SRC_FILE), 0);
+	cr_assert_eq(s.notify.count, 2, "a weaker one changes nothing");
+	cr_assert_eq(rs_settings_set(&s, notify, "", RS_SRC_CLI), 0);
+	cr_assert_eq(s.notify.count, 0, "an empty value on the command line empties it");
+	rs_settings_release(&s);
+	cr_assert_null(s.notify.items);
+}
+
+Test(settings, notify_urls_are_checked_and_shown_masked)
+{
+	struct rs_settings s;
+	int notify = rs_settings_lookup("notify"), on = rs_settings_lookup("notify_on");
+	char out[256];
+
+	rs_settings_init(&s);
+	cr_assert_eq(rs_settings_set(&s, notify, "ftp://h/x", RS_SRC_CLI), RS_EUSAGE);
+	cr_assert_eq(rs_settings_set(&s, notify, "http://[s3cret", RS_SRC_CLI), RS_EUSAGE);
+	cr_assert_null(strstr(rs_error_message(), "s3cret"), "%s", rs_error_message());
+	cr_assert_eq(s.notify.count, 0, "a bad value leaves the list alone");
+	cr_assert_eq(rs_settings_set(&s, notify, "https://u:pw-s3cret@chat.example/hooks/T0K",
+				     RS_SRC_CLI), 0);
+	cr_assert_eq(rs_settings_set(&s, notify, "https://chat.example", RS_SRC_CLI), 0);
+	cr_assert_str_eq(rs_settings_format(&s, notify, out, sizeof(out)),
+			 "https://u:***@chat.example/*** https://chat.example");
+	cr_assert_eq(rs_settings_set(&s, on, "sometimes", RS_SRC_CLI), RS_EUSAGE);
+	cr_assert_eq(rs_settings_set(&s, on, "failure", RS_SRC_CLI), 0);
+	rs_secret_clear();
+	cr_assert_eq(rs_settings_resolve_secrets(&s), 0);
+	cr_assert(rs_contains_secret("pw-s3cret"), "the password is given to the redactor");
+	cr_assert(rs_contains_secret("/hooks/T0K"), "and the path");
+	rs_secret_clear();
 	rs_settings_release(&s);
 }

@@ -28,7 +28,9 @@ struct rs_config {
 	int has_rules;
 };
 
-static const char *const secret_keys[] = {"password", "token", "ssh_password", "ssh_passphrase"};
+/* keys whose values are secret: a webhook URL carries its secret too */
+static const char *const secret_keys[] = {"password", "token", "ssh_password", "ssh_passphrase",
+					  "notify"};
 static const char *const pattern_keys[] = {"repos", "tags", "keep_tags"};
 
 static int line_of(const yaml_node_t *node)
@@ -237,7 +239,7 @@ static int check_setting(const struct rs_config *cfg, const struct rs_config_fie
 	if (info->flags & RS_SETF_NO_FILE)
 		return rs_error_set(RS_EUSAGE, "%s:%d: '%s' cannot be set in the config file",
 				    cfg->path, f->line, f->key);
-	if (f->value.is_list && !is_one_of(f->key, pattern_keys, 3))
+	if (f->value.is_list && info->type != RS_SET_LIST && !is_one_of(f->key, pattern_keys, 3))
 		return rs_error_set(RS_EUSAGE, "%s:%d: '%s' takes one value, not a list", cfg->path,
 				    f->value.line, f->key);
 	return 0;
@@ -318,7 +320,8 @@ static int holds_secret(const struct rs_config *cfg)
 {
 	for (size_t i = 0; i < cfg->nsettings; i++)
 		if (cfg->settings[i].value.count &&
-		    is_one_of(cfg->settings[i].key, secret_keys, 4))
+		    is_one_of(cfg->settings[i].key, secret_keys,
+			      sizeof(secret_keys) / sizeof(secret_keys[0])))
 			return 1;
 	return 0;
 }
@@ -357,9 +360,18 @@ int rs_config_apply_settings(const struct rs_config *cfg, struct rs_settings *s)
 
 	for (size_t i = 0; rc == 0 && i < cfg->nsettings; i++) {
 		const struct rs_config_field *f = &cfg->settings[i];
+		int index = rs_settings_lookup(f->key);
 
 		if (strcmp(f->key, "rules") == 0 || !f->value.count)
 			continue;
+		if (index >= 0 && rs_setting_table[index].type == RS_SET_LIST) {
+			/* each item is one value of the list */
+			for (size_t j = 0; rc == 0 && j < f->value.count; j++)
+				rc = rs_settings_set(s, index, f->value.items[j], RS_SRC_FILE);
+			if (rc < 0)
+				rs_error_prefix("%s:%d: ", cfg->path, f->value.line);
+			continue;
+		}
 		rs_buf_reset(&joined);
 		for (size_t j = 0; rc == 0 && j < f->value.count; j++)
 			rc = rs_buf_printf(&joined, "%s%s", j ? "," : "", f->value.items[j]);

@@ -1,8 +1,10 @@
 /* settings.c: the settings table and the rules for applying sources. */
 #include "config/settings.h"
 #include "base/error.h"
+#include "net/url.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "net/http.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +53,12 @@ const struct rs_setting_info rs_setting_table[] = {
 	S(per_repo, "REGSWEEP_PER_REPO", RS_SET_BOOL, 0, NULL, "show figures per repository"),
 	S(progress, "REGSWEEP_PROGRESS", RS_SET_BOOL, RS_SETF_NO_FILE, NULL,
 	  "show progress even when stderr is not a terminal"),
+	S(html, "REGSWEEP_HTML", RS_SET_STRING, 0, "FILE",
+	  "write the report as one self-contained HTML page to FILE"),
+	S(notify, "REGSWEEP_NOTIFY", RS_SET_LIST, RS_SETF_URL, "URL",
+	  "POST the outcome as JSON to URL when the run ends (repeatable)"),
+	S(notify_on, "REGSWEEP_NOTIFY_ON", RS_SET_STRING, 0, "always|failure|change",
+	  "when to notify (default always)"),
 	S(cache_dir, "REGSWEEP_CACHE_DIR", RS_SET_STRING, 0, "DIR",
 	  "manifest cache (default $XDG_CACHE_HOME/regsweep)"),
 	S(no_cache, "REGSWEEP_NO_CACHE", RS_SET_BOOL, 0, NULL, "do not use the manifest cache"),
@@ -123,10 +131,33 @@ int rs_settings_init(struct rs_settings *s)
 	s->command_timeout = 2 * 3600;
 	s->untagged = strdup("delete");
 	s->gc_command = strdup("registry garbage-collect /etc/docker/registry/config.yml");
-	if (!s->untagged || !s->gc_command) {
+	s->notify_on = strdup("always");
+	if (!s->untagged || !s->gc_command || !s->notify_on) {
 		rs_settings_release(s);
 		return rs_error_set(RS_ERROR, "out of memory");
 	}
+	return 0;
+}
+
+static void strlist_clear(struct rs_strlist *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}
+
+static int strlist_push(struct rs_strlist *list, const char *item, size_t len)
+{
+	char **grown = realloc(list->items, (list->count + 1) * sizeof(*grown));
+
+	if (!grown)
+		return rs_error_set(RS_ERROR, "out of memory");
+	list->items = grown;
+	if (!(list->items[list->count] = strndup(item, len)))
+		return rs_error_set(RS_ERROR, "out of memory");
+	list->count++;
 	return 0;
 }
 
@@ -140,6 +171,8 @@ void rs_settings_release(struct rs_settings *s)
 
 			free(*field);
 			*field = NULL;
+		} else if (info->type == RS_SET_LIST) {
+			strlist_clear(FIELD(s, info, struct rs_strlist));
 		}
 	}
 }
@@ -183,7 +216,62 @@ static int validate(const struct rs_setting_info *info, const char *value)
 	    strcmp(value, "keep") != 0)
 		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'untagged' (use delete or keep)",
 				    value);
+	if (strcmp(info->name, "notify_on") == 0 && strcmp(value, "always") != 0 &&
+	    strcmp(value, "failure") != 0 && strcmp(value, "change") != 0)
+		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'notify_on' (use always, "
+				    "failure or change)", value);
 	return 0;
+}
+
+/* One item of a URL list: http or https, and never shown unmasked. */
+static int validate_url(const struct rs_setting_info *info, const char *url)
+{
+	char *masked = NULL;
+	int rc = rs_url_mask(&masked, url);
+
+	if (rc < 0)
+		return rs_error_set(RS_EUSAGE, "invalid value for '%s': not a URL (not shown: it may "
+				    "hold a secret)", info->name);
+	if (strncmp(masked, "http://", 7) != 0 && strncmp(masked, "https://", 8) != 0)
+		rc = rs_error_set(RS_EUSAGE, "invalid value '%s' for '%s': use an http:// or "
+				  "https:// URL", masked, info->name);
+	free(masked);
+	return rc;
+}
+
+/* Append the white-space separated items of `value` to a list setting;
+ * a stronger source than the last one starts the list afresh. */
+static int set_list(struct rs_settings *s, int index, const char *value,
+		    enum rs_setting_source source)
+{
+	const struct rs_setting_info *info = &rs_setting_table[index];
+	struct rs_strlist *list = FIELD(s, info, struct rs_strlist);
+	const char *p = value;
+	int rc = 0;
+
+	/* check every item first, so a bad value leaves the list as it was */
+	while (rc == 0 && *(p += strspn(p, " \t\r\n"))) {
+		size_t n = strcspn(p, " \t\r\n");
+		char *item = strndup(p, n);
+
+		if (!item)
+			return rs_error_set(RS_ERROR, "out of memory");
+		if (info->flags & RS_SETF_URL)
+			rc = validate_url(info, item);
+		free(item);
+		p += n;
+	}
+	if (rc < 0)
+		return rc;
+	if (s->sources[index] < source)
+		strlist_clear(list);
+	for (p = value; rc == 0 && *(p += strspn(p, " \t\r\n"));) {
+		size_t n = strcspn(p, " \t\r\n");
+
+		rc = strlist_push(list, p, n);
+		p += n;
+	}
+	return rc;
 }
 
 int rs_settings_set(struct rs_settings *s, int index, const char *value,
@@ -230,6 +318,11 @@ int rs_settings_set(struct rs_settings *s, int index, const char *value,
 		rc = rs_duration_parse(FIELD(s, info, int64_t), value);
 		if (rc < 0)
 			return rs_error_prefix("'%s': ", info->name);
+		break;
+	case RS_SET_LIST:
+		rc = set_list(s, index, value, source);
+		if (rc < 0)
+			return rc;
 		break;
 	}
 	s->sources[index] = source;
@@ -306,7 +399,41 @@ int rs_settings_resolve_secrets(struct rs_settings *s)
 	rs_secret_register(s->token);
 	rs_secret_register(s->ssh_passphrase);
 	rs_secret_register(s->ssh_password);
+	for (size_t i = 0; i < rs_setting_count; i++) {
+		const struct rs_setting_info *info = &rs_setting_table[i];
+		const struct rs_strlist *list;
+
+		if (info->type != RS_SET_LIST || !(info->flags & RS_SETF_URL))
+			continue;
+		list = FIELD(s, info, const struct rs_strlist);
+		for (size_t j = 0; j < list->count; j++)
+			rs_url_register_secrets(list->items[j]);   /* checked when set */
+	}
 	return 0;
+}
+
+/* A list for display: items separated by spaces, URLs masked. */
+static void format_list(const struct rs_setting_info *info, const struct rs_strlist *list,
+			char *out, size_t outsize)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < list->count && used < outsize; i++) {
+		char *masked = NULL;
+		const char *shown = list->items[i];
+		int n;
+
+		if ((info->flags & RS_SETF_URL) && rs_url_mask(&masked, list->items[i]) < 0)
+			shown = "***";
+		else if (masked)
+			shown = masked;
+		n = snprintf(out + used, outsize - used, "%s%s", i ? " " : "", shown);
+		free(masked);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 char *rs_settings_format(const struct rs_settings *s, int index, char *out, size_t outsize)
@@ -337,6 +464,9 @@ char *rs_settings_format(const struct rs_settings *s, int index, char *out, size
 			snprintf(out, outsize, "%s", "");
 		else
 			rs_duration_format(out, outsize, *FIELD(s, info, const int64_t));
+		break;
+	case RS_SET_LIST:
+		format_list(info, FIELD(s, info, const struct rs_strlist), out, outsize);
 		break;
 	}
 	return out;

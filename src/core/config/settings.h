@@ -19,13 +19,22 @@ enum rs_setting_type {
 	RS_SET_STRING,
 	RS_SET_BOOL,
 	RS_SET_INT,
-	RS_SET_DURATION   /* stored as seconds (int64_t) */
+	RS_SET_DURATION,  /* stored as seconds (int64_t) */
+	RS_SET_LIST       /* repeatable, stored as struct rs_strlist (see rs_settings_set) */
 };
 
 enum rs_setting_flags {
 	RS_SETF_SECRET = 1 << 0,   /* masked on output, never a CLI option */
 	RS_SETF_NO_ENV = 1 << 1,   /* not read from the environment */
-	RS_SETF_NO_FILE = 1 << 2   /* not read from the config file */
+	RS_SETF_NO_FILE = 1 << 2,  /* not read from the config file */
+	RS_SETF_URL = 1 << 3       /* URLs that may hold secrets (webhooks): printed masked
+				    * (rs_url_mask), secret parts given to the redactor */
+};
+
+/* The value of a list setting: items in the order given; owned. */
+struct rs_strlist {
+	char **items;
+	size_t count;
 };
 
 enum rs_setting_source {
@@ -63,6 +72,9 @@ struct rs_settings {
 	char *metrics;
 	int per_repo;
 	int progress;
+	char *html;                /* the report as one self-contained page */
+	struct rs_strlist notify;  /* webhook URLs told when a run ends */
+	char *notify_on;           /* "always", "failure" or "change" */
 	/* scanning */
 	char *cache_dir;
 	int no_cache;
@@ -126,7 +138,11 @@ int rs_settings_lookup(const char *name);
 
 /* Set setting `index` from text, parsed by its type, recording `source`.
  * A weaker source never overrides a stronger one. Returns 0 or RS_EUSAGE
- * with a message naming the setting. */
+ * with a message naming the setting.
+ * A list setting takes one or more items separated by white space per
+ * call; calls from the same source append (`--notify A --notify B`, a YAML
+ * list), a stronger source replaces what weaker ones gave, and an empty
+ * value from a stronger source empties the list. */
 int rs_settings_set(struct rs_settings *s, int index, const char *value,
 		    enum rs_setting_source source);
 
@@ -134,11 +150,13 @@ int rs_settings_set(struct rs_settings *s, int index, const char *value,
 int rs_settings_load_env(struct rs_settings *s);
 
 /* Read secrets from their files (password_file, token_file,
- * ssh_passphrase_file) and register every secret with the redactor. */
+ * ssh_passphrase_file) and register every secret with the redactor, and
+ * the secret parts of URL settings (RS_SETF_URL). */
 int rs_settings_resolve_secrets(struct rs_settings *s);
 
 /* Format setting `index` for display into `out`; secrets become "***" (or
- * "" when unset). Returns `out`. */
+ * "" when unset), URL settings are masked (rs_url_mask), and a list's
+ * items are separated by spaces. Returns `out`. */
 char *rs_settings_format(const struct rs_settings *s, int index, char *out, size_t outsize);
 
 /* Name of a source ("default", "config file", "environment", "command line"). */

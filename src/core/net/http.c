@@ -27,6 +27,7 @@ struct rs_http_req {
 	size_t max_body;
 	int retryable;
 	int follow;
+	long timeout_ms;             /* per attempt, 0: none */
 
 	/* set once submitted */
 	rs_http_done_fn done;
@@ -209,6 +210,11 @@ void rs_http_req_follow(struct rs_http_req *req, int follow)
 	req->follow = follow;
 }
 
+void rs_http_req_timeout(struct rs_http_req *req, long ms)
+{
+	req->timeout_ms = ms > 0 ? ms : 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct rs_http_req *req = userdata;
@@ -248,6 +254,8 @@ static int setup_easy(struct rs_http *http, struct rs_http_req *req)
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, STALL_BYTES_PER_SECOND);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
 			 (long)((http->opts.stall_timeout_ms + 999) / 1000));
+	if (req->timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);

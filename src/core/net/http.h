@@ -100,6 +100,11 @@ void rs_http_req_retryable(struct rs_http_req *req, int retryable);
  * never sent to another host, scheme or port on a redirect. */
 void rs_http_req_follow(struct rs_http_req *req, int follow);
 
+/* Give up on each attempt of this request after `ms` in all (connecting,
+ * sending, waiting for and reading the answer); 0 (the default) leaves only
+ * the client's connect and stall timeouts. Fails like a stall: RS_ETIMEOUT. */
+void rs_http_req_timeout(struct rs_http_req *req, long ms);
+
 /* Free a request that was never submitted. */
 void rs_http_req_free(struct rs_http_req *req);
 
@@ -134,6 +139,5 @@ int rs_http_link_next(char **out, const char *link, const char *base);
 
 /* Percent-encode `in` for use in a query value; *out is the caller's. */
 int rs_http_escape(char **out, const char *in);
-
 
 #endif

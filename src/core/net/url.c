@@ -2,6 +2,7 @@
 #include "net/url.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/log.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -183,4 +184,97 @@ int rs_url_path_query(char **out, const char *url)
 	}
 	rs_url_release(&u);
 	return rc;
+}
+
+/* The parts of a URL that rs_url_mask and rs_url_register_secrets
+ * look at; absent parts are NULL. */
+struct url_parts {
+	char *scheme, *user, *password, *host, *port, *path, *query;
+};
+
+static void url_parts_release(struct url_parts *p)
+{
+	curl_free(p->scheme);
+	curl_free(p->user);
+	curl_free(p->password);
+	curl_free(p->host);
+	curl_free(p->port);
+	curl_free(p->path);
+	curl_free(p->query);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Split `url` with libcurl's URL parser; `decode` percent-decodes the
+ * user, password, path and query. The message never shows the URL. */
+static int url_split(struct url_parts *p, const char *url, int decode)
+{
+	unsigned flags = decode ? CURLU_URLDECODE : 0;
+	CURLU *u = curl_url();
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!u)
+		return rs_error_set(RS_ERROR, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &p->host, 0) != CURLUE_OK) {
+		rc = rs_error_set(RS_EUSAGE, "not a valid URL (not shown: it may hold a secret)");
+		goto done;
+	}
+	/* absent parts answer CURLUE_NO_USER, CURLUE_NO_PORT...: left NULL */
+	curl_url_get(u, CURLUPART_USER, &p->user, flags);
+	curl_url_get(u, CURLUPART_PASSWORD, &p->password, flags);
+	curl_url_get(u, CURLUPART_PORT, &p->port, 0);
+	curl_url_get(u, CURLUPART_PATH, &p->path, flags);
+	curl_url_get(u, CURLUPART_QUERY, &p->query, flags);
+done:
+	if (rc < 0)
+		url_parts_release(p);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int rs_url_mask(char **out, const char *url)
+{
+	struct rs_buf buf = RS_BUF_INIT;
+	struct url_parts p;
+	int rc;
+
+	*out = NULL;
+	rc = url_split(&p, url, 0);
+	if (rc < 0)
+		return rc;
+	rc = rs_buf_printf(&buf, "%s://", p.scheme);
+	if (rc == 0 && p.user && p.password)
+		rc = rs_buf_printf(&buf, "%s:***@", p.user);
+	else if (rc == 0 && (p.user || p.password))
+		rc = rs_buf_puts(&buf, "***@");
+	if (rc == 0)
+		rc = rs_buf_printf(&buf, "%s%s%s", p.host, p.port ? ":" : "", p.port ? p.port : "");
+	if (rc == 0 && ((p.path && strcmp(p.path, "/") != 0) || (p.query && *p.query)))
+		rc = rs_buf_puts(&buf, "/***");
+	if (rc == 0 && !(*out = rs_buf_detach(&buf)))
+		rc = rs_error_set(RS_ERROR, "out of memory");
+	rs_buf_release(&buf);
+	url_parts_release(&p);
+	return rc;
+}
+
+int rs_url_register_secrets(const char *url)
+{
+	for (int decode = 0; decode < 2; decode++) {
+		struct url_parts p;
+		int rc = url_split(&p, url, decode);
+
+		if (rc < 0)
+			return rc;
+		rs_secret_register(p.password);
+		if (!p.password)
+			rs_secret_register(p.user);   /* a user name alone is usually a token */
+		if (p.path && strcmp(p.path, "/") != 0)
+			rs_secret_register(p.path);
+		rs_secret_register(p.query);
+		url_parts_release(&p);
+	}
+	return 0;
 }

@@ -44,4 +44,19 @@ char *rs_url_strip_userinfo(char *out, size_t outsize, const char *url);
  * caller's. */
 int rs_url_path_query(char **out, const char *url);
 
+/* `url` for people: "scheme://host[:port]", with "user:***@" (or "***@"
+ * for a user name alone, which is often a token) when it carries
+ * credentials, and a path of three stars after the host when it has any
+ * path or query beyond "/" (webhook URLs carry their secret there).
+ * *out is the caller's. An unparseable URL is RS_EUSAGE, and the message
+ * does not show it. */
+int rs_url_mask(char **out, const char *url);
+
+/* Register the parts of `url` that may be secret with the log redactor
+ * (base/log.h): the password, a user name given without a password, the
+ * path and the query, as written and percent-decoded. Parts shorter than
+ * RS_SECRET_MIN_MASK are not registered (the redactor ignores them).
+ * Returns 0, or RS_EUSAGE for an unparseable URL (message without it). */
+int rs_url_register_secrets(const char *url);
+
 #endif
