@@ -236,7 +236,7 @@ static int check_setting(const struct rs_config *cfg, const struct rs_config_fie
 	if (info->flags & RS_SETF_NO_FILE)
 		return rs_error_set(RS_EUSAGE, "%s:%d: '%s' cannot be set in the config file",
 				    cfg->path, f->line, f->key);
-	if (f->value.is_list && !is_one_of(f->key, pattern_keys, 3))
+	if (f->value.is_list && !is_one_of(f->key, pattern_keys, 3) && info->type != RS_SET_LIST)
 		return rs_error_set(RS_EUSAGE, "%s:%d: '%s' takes one value, not a list", cfg->path,
 				    f->value.line, f->key);
 	return 0;
@@ -374,6 +374,15 @@ int rs_config_apply_settings(const struct rs_config *cfg, struct rs_settings *s)
 
 		if (strcmp(f->key, "rules") == 0 || !f->value.count)
 			continue;
+		if (rs_setting_table[rs_settings_lookup(f->key)].type == RS_SET_LIST) {
+			/* each value on its own: a file name may hold a comma */
+			for (size_t j = 0; rc == 0 && j < f->value.count; j++)
+				rc = rs_settings_set(s, rs_settings_lookup(f->key), f->value.items[j],
+						     RS_SRC_FILE);
+			if (rc < 0)
+				rs_error_prefix("%s:%d: ", cfg->path, f->value.line);
+			continue;
+		}
 		rs_buf_reset(&joined);
 		for (size_t j = 0; rc == 0 && j < f->value.count; j++)
 			rc = rs_buf_printf(&joined, "%s%s", j ? "," : "", f->value.items[j]);

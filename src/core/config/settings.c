@@ -70,6 +70,10 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "what to do with untagged manifests (default delete)"),
 	S(untagged_grace, "REGSWEEP_UNTAGGED_GRACE", RS_SET_DURATION, 0, "DURATION",
 	  "keep untagged manifests younger than DURATION (default 24h)"),
+	S(order, "REGSWEEP_ORDER", RS_SET_STRING, 0, "created|pushed|version",
+	  "what 'newest' means for keep_last (default created)"),
+	S(in_use, "REGSWEEP_IN_USE", RS_SET_LIST, 0, "FILE",
+	  "keep the images FILE lists (kubectl, docker; - for stdin; repeatable)"),
 	S(backup_dir, "REGSWEEP_BACKUP_DIR", RS_SET_STRING, 0, "DIR",
 	  "where apply saves what it deletes (default ./regsweep-backup-TIME)"),
 	S(dry_run, "REGSWEEP_DRY_RUN", RS_SET_BOOL, 0, NULL, "change nothing"),
@@ -130,6 +134,28 @@ int rs_settings_init(struct rs_settings *s)
 	return 0;
 }
 
+static void strlist_clear(struct rs_strlist *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}
+
+static int strlist_add(struct rs_strlist *list, const char *value, size_t n)
+{
+	char **grown = realloc(list->items, (list->count + 1) * sizeof(*grown));
+
+	if (!grown)
+		return rs_error_set(RS_ERROR, "out of memory");
+	list->items = grown;
+	if (!(list->items[list->count] = strndup(value, n)))
+		return rs_error_set(RS_ERROR, "out of memory");
+	list->count++;
+	return 0;
+}
+
 void rs_settings_release(struct rs_settings *s)
 {
 	for (size_t i = 0; i < rs_setting_count; i++) {
@@ -140,6 +166,8 @@ void rs_settings_release(struct rs_settings *s)
 
 			free(*field);
 			*field = NULL;
+		} else if (info->type == RS_SET_LIST) {
+			strlist_clear(FIELD(s, info, struct rs_strlist));
 		}
 	}
 }
@@ -183,7 +211,38 @@ static int validate(const struct rs_setting_info *info, const char *value)
 	    strcmp(value, "keep") != 0)
 		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'untagged' (use delete or keep)",
 				    value);
+	if (strcmp(info->name, "order") == 0 && strcmp(value, "created") != 0 &&
+	    strcmp(value, "pushed") != 0 && strcmp(value, "version") != 0)
+		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'order' (use created, pushed "
+				    "or version)", value);
+	if (info->type == RS_SET_LIST && !*value)
+		return rs_error_set(RS_EUSAGE, "empty value for '%s'", info->name);
 	return 0;
+}
+
+/* A stronger source than the list's replaces its values; the same source
+ * adds to them. The environment gives several, separated by colons. */
+static int set_list(struct rs_strlist *list, struct rs_settings *s, int index, const char *value,
+		    enum rs_setting_source source)
+{
+	const char *p = value;
+	int rc = 0;
+
+	if (s->sources[index] < source)
+		strlist_clear(list);
+	s->sources[index] = source;
+	if (source != RS_SRC_ENV)
+		return strlist_add(list, value, strlen(value));
+	while (rc == 0 && *p) {
+		size_t n = strcspn(p, ":");
+
+		if (n)
+			rc = strlist_add(list, p, n);
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return rc;
 }
 
 int rs_settings_set(struct rs_settings *s, int index, const char *value,
@@ -231,6 +290,8 @@ int rs_settings_set(struct rs_settings *s, int index, const char *value,
 		if (rc < 0)
 			return rs_error_prefix("'%s': ", info->name);
 		break;
+	case RS_SET_LIST:
+		return set_list(FIELD(s, info, struct rs_strlist), s, index, value, source);
 	}
 	s->sources[index] = source;
 	return 0;
@@ -338,6 +399,16 @@ char *rs_settings_format(const struct rs_settings *s, int index, char *out, size
 		else
 			rs_duration_format(out, outsize, *FIELD(s, info, const int64_t));
 		break;
+	case RS_SET_LIST: {
+		const struct rs_strlist *list = FIELD(s, info, const struct rs_strlist);
+		size_t used = 0;
+
+		out[0] = '\0';
+		for (size_t i = 0; i < list->count && used < outsize; i++)
+			used += (size_t)snprintf(out + used, outsize - used, "%s%s", i ? ", " : "",
+						 list->items[i]);
+		break;
+	}
 	}
 	return out;
 }

@@ -5,7 +5,10 @@
  * (`REGSWEEP_KEEP_LAST`). Sources are applied in order of strength:
  * defaults, then the config file, then the environment, then the command
  * line; rs_settings_set() records which source won so `regsweep config` can
- * say. Secrets (password, token, passphrases) are accepted from the
+ * say. A list setting (`in_use`) collects every value its strongest source
+ * gives: `--in-use A --in-use B`, a YAML list, or the variable with the
+ * values separated by colons (as KUBECONFIG is); a stronger source
+ * replaces the values of a weaker one. Secrets (password, token, passphrases) are accepted from the
  * environment, files and the config file, never as command-line options, and
  * are always printed masked.
  */
@@ -19,7 +22,14 @@ enum rs_setting_type {
 	RS_SET_STRING,
 	RS_SET_BOOL,
 	RS_SET_INT,
-	RS_SET_DURATION   /* stored as seconds (int64_t) */
+	RS_SET_DURATION,  /* stored as seconds (int64_t) */
+	RS_SET_LIST       /* struct rs_strlist: values added one by one */
+};
+
+/* The values of a list setting, in the order given. */
+struct rs_strlist {
+	char **items;
+	size_t count;
 };
 
 enum rs_setting_flags {
@@ -76,6 +86,8 @@ struct rs_settings {
 	char *keep_tags;
 	char *untagged;            /* "delete" or "keep" */
 	int64_t untagged_grace;
+	char *order;               /* "created", "pushed" or "version"; NULL: not set */
+	struct rs_strlist in_use;  /* lists of images in use ("-": standard input) */
 	/* apply / restore */
 	char *backup_dir;
 	int dry_run;
@@ -125,8 +137,10 @@ void rs_settings_release(struct rs_settings *s);
 int rs_settings_lookup(const char *name);
 
 /* Set setting `index` from text, parsed by its type, recording `source`.
- * A weaker source never overrides a stronger one. Returns 0 or RS_EUSAGE
- * with a message naming the setting. */
+ * A weaker source never overrides a stronger one; a list setting adds the
+ * value to those of the same source (from the environment: each
+ * colon-separated part). Returns 0 or RS_EUSAGE with a message naming the
+ * setting. */
 int rs_settings_set(struct rs_settings *s, int index, const char *value,
 		    enum rs_setting_source source);
 
@@ -138,7 +152,7 @@ int rs_settings_load_env(struct rs_settings *s);
 int rs_settings_resolve_secrets(struct rs_settings *s);
 
 /* Format setting `index` for display into `out`; secrets become "***" (or
- * "" when unset). Returns `out`. */
+ * "" when unset), lists are joined with ", ". Returns `out`. */
 char *rs_settings_format(const struct rs_settings *s, int index, char *out, size_t outsize);
 
 /* Name of a source ("default", "config file", "environment", "command line"). */

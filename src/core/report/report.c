@@ -39,6 +39,7 @@ void rs_report_free(struct rs_report *r)
 	free(r->errors);
 	free(r->apply_json);
 	free(r->gc_json);
+	free(r->in_use_json);
 	free(r->registry);
 	free(r);
 }
@@ -143,6 +144,12 @@ void rs_report_set_apply(struct rs_report *r, char *json)
 {
 	free(r->apply_json);
 	r->apply_json = json;
+}
+
+void rs_report_set_in_use(struct rs_report *r, char *json)
+{
+	free(r->in_use_json);
+	r->in_use_json = json;
 }
 
 void rs_report_set_gc(struct rs_report *r, char *json)
@@ -308,7 +315,7 @@ static void add_apply(cJSON *root, const char *apply_json)
 
 int rs_report_json(char **out, const struct rs_report *r, int per_repo)
 {
-	cJSON *root = cJSON_CreateObject(), *stages, *errors, *gc;
+	cJSON *root = cJSON_CreateObject(), *stages, *errors, *gc, *in_use;
 	char when[40];
 
 	*out = NULL;
@@ -364,6 +371,8 @@ int rs_report_json(char **out, const struct rs_report *r, int per_repo)
 	errors = cJSON_AddArrayToObject(root, "errors");
 	for (size_t i = 0; i < r->nerrors; i++)
 		cJSON_AddItemToArray(errors, cJSON_CreateString(r->errors[i]));
+	in_use = r->in_use_json ? cJSON_Parse(r->in_use_json) : NULL;
+	cJSON_AddItemToObject(root, "in_use", in_use ? in_use : cJSON_CreateNull());
 	*out = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!*out)

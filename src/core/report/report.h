@@ -12,7 +12,8 @@
  *    "stages":[{"name", "status":"ok"|"failed"|"skipped"|"partial", "seconds", "error"}],
  *    "deletions":[{"repository","digest","media_type","tags","reason","outcome","detail"}],
  *    "skips":[ same shape, the deletions that did not happen ],
- *    "apply":{counts...}|null, "gc":{...}|null, "errors":[message...]}
+ *    "apply":{counts...}|null, "gc":{...}|null, "errors":[message...],
+ *    "in_use":{...}|null   (the plan's "in_use": what the in-use lists kept)}
  *   FIGURES = {"repositories","tags","manifests","blobs","bytes"
  *              [,"storage_blobs","storage_bytes"]}
  */
@@ -60,6 +61,7 @@ struct rs_report {
 	size_t nstages;
 	char *apply_json;              /* rs_apply_result_json, or NULL */
 	char *gc_json;                 /* the GC result as JSON, or NULL */
+	char *in_use_json;             /* the plan's in-use summary as JSON, or NULL */
 	char **errors;                 /* messages, owned */
 	size_t nerrors;
 	int exit_code;
@@ -82,6 +84,7 @@ int rs_report_figures(struct rs_report *report, int after, const struct rs_stats
 /* Take ownership of JSON text for the apply or GC part. */
 void rs_report_set_apply(struct rs_report *report, char *json);
 void rs_report_set_gc(struct rs_report *report, char *json);
+void rs_report_set_in_use(struct rs_report *report, char *json);
 
 /* Remember an error message (copied). */
 int rs_report_error(struct rs_report *report, const char *message);
