@@ -583,3 +583,20 @@ Test(retention, an_orphan_never_takes_what_something_kept_needs)
 	cr_assert_eq(plan->totals.manifests_deleted, 0);
 	free_all(plan, policy, inv);
 }
+
+Test(retention, in_use_takes_its_place_in_the_ranking)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *repo = fx_repo(inv, "app");
+	struct rs_policy *policy = fx_policy(NULL, "keep_last=1", NULL);
+	struct rs_plan *plan;
+
+	fx_tag(repo, "new", fx_image(repo, "new", FX_NOW));
+	fx_tag(repo, "old", fx_image(repo, "old", FX_NOW - 9 * FX_DAY));
+	fx_in_use(policy, "127.0.0.1:5000/app:new\n");
+	plan = fx_plan(inv, policy);
+	fx_assert_tag(plan, "app", "new", RS_VERDICT_KEEP, "in use");
+	/* the list never changes what the rules decide for the other tags */
+	fx_assert_tag(plan, "app", "old", RS_VERDICT_DELETE, "rule 'command line': beyond newest 1");
+	free_all(plan, policy, inv);
+}

@@ -334,10 +334,7 @@ static int decide_tags(struct repo_graph *g)
 		const char *pattern;
 		char shortd[RS_DIGEST_MAX];
 
-		if (ts->in_use) {
-			ts->keep = 1;
-			ts->reason = format("in use");
-		} else if (ts->cosign && node_of(g, ts->subject) != (size_t)-1) {
+		if (ts->cosign && node_of(g, ts->subject) != (size_t)-1) {
 			continue;   /* follows its subject, decided by the closure */
 		} else if (ts->cosign && images) {
 			ts->orphan = 1;   /* subject gone: decided like untagged history */
@@ -369,6 +366,19 @@ static int decide_tags(struct repo_graph *g)
 	for (size_t r = 0; rc == 0 && r < p->nrules; r++)
 		if (p->rules[r].keep == RS_RULE_KEEP_SOME)
 			rc = rank_rule(g, r);
+	/* in use: kept whatever the rules say; ranked all the same, so that the
+	 * rules decide the other tags as they would without the list */
+	for (size_t t = 0; rc == 0 && t < g->repo->ntags; t++) {
+		struct tag_state *ts = &g->tags[t];
+
+		if (!ts->in_use)
+			continue;
+		free(ts->reason);
+		ts->keep = 1;
+		ts->orphan = 0;
+		if (!(ts->reason = format("in use")))
+			rc = rs_error_set(RS_ERROR, "out of memory");
+	}
 	return rc;
 }
 

@@ -6,10 +6,11 @@
  *   1. A repository whose scan failed (`failed`), or holding a manifest
  *      whose read failed (RS_MF_FETCH_FAILED), keeps everything: a failed
  *      lookup never justifies a delete.
- *   2. Each tag is decided by the policy: a tag the in-use lists name is
- *      kept ("in use"), whatever the rules say; else the first rule that
- *      claims it, keep_tags, keep_last, keep_newer_than; unclaimed tags
- *      stay. keep_last N keeps the tags of the N newest images the rule
+ *   2. Each tag is decided by the policy: the first rule that claims it,
+ *      keep_tags, keep_last, keep_newer_than; unclaimed tags stay; then a
+ *      tag the in-use lists name is kept ("in use") whatever the rules said
+ *      (it still takes its place in the ranking, so the list never changes
+ *      what the rules decide for other tags). keep_last N keeps the tags of the N newest images the rule
  *      claims in the repository, in the rule's order (created date, push
  *      time or version: policy/rank.h; tags sharing a digest count once;
  *      ties with the Nth are kept, and say so); an image the order cannot
