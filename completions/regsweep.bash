@@ -17,7 +17,7 @@ _regsweep()
 
 	case $prev in
 	-c|--config|--password-file|--token-file|--cacert|--cert|--key|--out|--report|\
-	--metrics|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config)
+	--metrics|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config|--in-use)
 		_filedir
 		return ;;
 	--cache-dir|--backup-dir|--storage-root)
@@ -25,6 +25,9 @@ _regsweep()
 		return ;;
 	--untagged)
 		COMPREPLY=($(compgen -W "delete keep" -- "$cur"))
+		return ;;
+	--order)
+		COMPREPLY=($(compgen -W "created pushed version" -- "$cur"))
 		return ;;
 	-r|--registry|-u|--username|-j|--jobs|--rate|--connect-timeout|--timeout|--retries|\
 	--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
