@@ -600,3 +600,25 @@ Test(retention, in_use_takes_its_place_in_the_ranking)
 	fx_assert_tag(plan, "app", "old", RS_VERDICT_DELETE, "rule 'command line': beyond newest 1");
 	free_all(plan, policy, inv);
 }
+
+Test(retention, a_signature_store_keeps_its_signatures)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *repo = fx_repo(inv, "signatures");
+	struct rs_manifest *sig = fx_image(repo, "sig", RS_TIME_UNKNOWN);
+	struct rs_manifest *old_sig = fx_image(repo, "old-sig", RS_TIME_UNKNOWN);
+	struct rs_policy *policy = fx_policy(NULL, NULL);
+	const char *tag = "sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig";
+	struct rs_plan *plan;
+
+	/* COSIGN_REPOSITORY: every tag a signature of an image kept elsewhere; an
+	 * older signature a re-signing left untagged is no image of its own */
+	fx_tag(repo, tag, sig);
+	fx_stored(sig, FX_NOW - 90 * FX_DAY);
+	fx_stored(old_sig, FX_NOW - 90 * FX_DAY);
+	plan = fx_plan(inv, policy);
+	fx_assert_kept(plan, "signatures", sig, NULL);
+	fx_assert_tag(plan, "signatures", tag, RS_VERDICT_KEEP, NULL);
+	fx_assert_deleted(plan, "signatures", old_sig, "untagged, stored 90d ago (grace 24h)");
+	free_all(plan, policy, inv);
+}

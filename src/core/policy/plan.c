@@ -309,18 +309,14 @@ static int rank_rule(struct repo_graph *g, size_t rule_index)
 	return rc;
 }
 
-/* Does the repository hold an image of its own: a manifest that neither
- * signs (a cosign tag) nor refers to (an OCI subject) another? */
+/* Does the repository hold images of its own: a tag that is not a cosign
+ * tag? (Untagged manifests do not count: old signatures a re-signing left
+ * behind would make a signature store look like it held images.) */
 static int holds_images(const struct repo_graph *g)
 {
-	for (size_t i = 0; i < g->nnodes; i++) {
-		int signs = 0;
-
-		for (size_t k = 0; k < g->nodes[i].ntags; k++)
-			signs |= g->tags[g->nodes[i].tags[k]].cosign;
-		if (!signs && !g->nodes[i].m->subject[0])
+	for (size_t t = 0; t < g->repo->ntags; t++)
+		if (!g->tags[t].cosign)
 			return 1;
-	}
 	return 0;
 }
 
@@ -342,7 +338,7 @@ static int decide_tags(struct repo_graph *g)
 		} else if (ts->cosign) {
 			ts->keep = 1;
 			ts->reason = format("%s of %s, which this repository does not list: a repository "
-					    "of signatures alone may be a signature store "
+					    "whose tags are all signatures may be a signature store "
 					    "(COSIGN_REPOSITORY) whose images live elsewhere",
 					    ts->cosign_kind, rs_digest_short(shortd, ts->subject));
 		} else if ((ts->rule = rs_policy_claim(p, g->repo->name, ts->tag->name)) < 0) {

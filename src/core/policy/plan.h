@@ -21,9 +21,9 @@
  *      (sha256-HEX.sig/.att/.sbom) are not ranked either: they follow the
  *      manifest they sign. A cosign tag whose subject the repository does
  *      not hold is an orphan, decided like untagged history below ("subject
- *      gone"), unless the repository holds nothing but signatures and
- *      referrers: that may be a signature store (cosign's
- *      COSIGN_REPOSITORY), whose subjects live elsewhere, so it stays.
+ *      gone"), unless every tag of the repository is a cosign tag: that may
+ *      be a signature store (cosign's COSIGN_REPOSITORY), whose subjects
+ *      live elsewhere, so it stays.
  *   3. Kept roots: the digests of kept tags; manifests the in-use lists
  *      name by digest; untagged history (no tag, not a child, not a
  *      referrer of a manifest here), and orphaned signatures and referrers,
