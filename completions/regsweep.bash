@@ -17,7 +17,7 @@ _regsweep()
 
 	case $prev in
 	-c|--config|--password-file|--token-file|--cacert|--cert|--key|--out|--report|\
-	--metrics|--html|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config)
+	--metrics|--html|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config|--in-use)
 		_filedir
 		return ;;
 	--cache-dir|--backup-dir|--storage-root)
@@ -28,6 +28,9 @@ _regsweep()
 		return ;;
 	--notify-on)
 		COMPREPLY=($(compgen -W "always failure change" -- "$cur"))
+		return ;;
+	--order)
+		COMPREPLY=($(compgen -W "created pushed version" -- "$cur"))
 		return ;;
 	-r|--registry|-u|--username|-j|--jobs|--rate|--connect-timeout|--timeout|--retries|\
 	--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\

@@ -20,12 +20,20 @@ static void warn_ignored_policy(const struct rs_settings *s)
 {
 	static const char *const names[] = {
 		"repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "untagged",
-		"untagged_grace"
+		"untagged_grace", "order", "in_use"
 	};
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (s->sources[rs_settings_lookup(names[i])] == RS_SRC_CLI)
-			rs_log(RS_LOG_WARN, "warning: --%s is ignored: the plan file decides", names[i]);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char option[32];
+		size_t n;
+
+		if (s->sources[rs_settings_lookup(names[i])] != RS_SRC_CLI)
+			continue;
+		for (n = 0; names[i][n] && n + 1 < sizeof(option); n++)
+			option[n] = names[i][n] == '_' ? '-' : names[i][n];
+		option[n] = '\0';
+		rs_log(RS_LOG_WARN, "warning: --%s is ignored: the plan file decides", option);
+	}
 }
 
 static int format_tags(struct rs_buf *out, char *const *tags, size_t ntags)

@@ -71,6 +71,10 @@ int cmd_config(struct cli_ctx *ctx)
 						   r->keep_last >= 0 ? " and " : "",
 						   rs_duration_format(age, sizeof(age), r->keep_newer_than));
 			}
+			if (rc == 0 && r->keep == RS_RULE_KEEP_SOME && r->order == RS_ORDER_PUSHED)
+				rc = rs_buf_puts(&out, ", by push time");
+			else if (rc == 0 && r->keep == RS_RULE_KEEP_SOME && r->order == RS_ORDER_VERSION)
+				rc = rs_buf_puts(&out, ", by version");
 			if (rc == 0)
 				rc = rs_buf_puts(&out, "\n");
 		}

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "config/configfile.h"
 #include "base/error.h"
+#include "net/url.h"
 #include "base/file.h"
 #include "model/inventory.h"
 #include "base/log.h"
@@ -60,6 +61,7 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out, struct rs_report *re
 	if (rc < 0)
 		goto done;
 	opts.need_dates = rs_policy_needs_dates(policy);
+	opts.need_tag_times = rs_policy_needs_push_times(policy) >= 0;
 	rs_log(RS_LOG_INFO, "scanning %s%s", rs_registry_url(ctx->registry),
 	       opts.need_dates ? " (with image dates)" : "");
 	rc = cli_inventory(ctx, &opts, &inv, &blobs, &bytes);
@@ -77,6 +79,8 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out, struct rs_report *re
 	else if (rc < 0 && rc != RS_EPARTIAL)
 		goto done;
 	rc = rs_plan_build_consuming(out, inv, policy, (int64_t)time(NULL));
+	if (rc == 0)
+		cli_plan_log_in_use(*out, rs_registry_url(ctx->registry));
 	if (rc == 0 && partial.code) {
 		rs_error_restore(&partial);
 		rc = rs_error_set(RS_EPARTIAL, "some repositories could not be read completely, so "
@@ -88,15 +92,53 @@ done:
 	return rc;
 }
 
-static int print_row(struct rs_buf *out, int width, const char *tag, const char *digest,
-		     int64_t created, enum rs_verdict verdict, const char *reason)
+static const char *ref_separator(const struct rs_plan_in_use_ref *ref)
 {
-	char shortd[RS_DIGEST_MAX], date[64];
+	return strncmp(ref->reference, "sha256:", 7) == 0 ? "@" : ":";
+}
 
-	return rs_buf_printf(out, "  %-*s  %-19s  %-20s  %-6s  %s\n", width, tag,
+void cli_plan_log_in_use(const struct rs_plan *plan, const char *registry)
+{
+	const struct rs_plan_in_use *u = plan->in_use;
+	char url[2048];
+
+	if (!u)
+		return;
+	rs_url_strip_userinfo(url, sizeof(url), registry);
+	rs_log(RS_LOG_INFO, "in use: %llu reference%s read, %llu naming this registry, %llu "
+	       "naming others%s%s%s and %llu image ID%s (ignored)", (unsigned long long)u->references,
+	       u->references == 1 ? "" : "s", (unsigned long long)u->this_registry,
+	       (unsigned long long)u->other_registries, u->other_hosts ? " (" : "",
+	       u->other_hosts ? u->other_hosts : "", u->other_hosts ? ")" : "",
+	       (unsigned long long)u->image_ids, u->image_ids == 1 ? "" : "s");
+	if (u->references && !u->this_registry)
+		rs_log(RS_LOG_WARN, "warning: none of the %llu references of the in-use lists names "
+		       "%s (they name %s): nothing is kept for them; a reference must name the "
+		       "registry by the host and port regsweep uses", (unsigned long long)u->references,
+		       url, u->other_hosts ? u->other_hosts : "other registries");
+	for (size_t i = 0; i < u->nmissing; i++) {
+		const struct rs_plan_in_use_ref *m = &u->missing[i];
+
+		rs_log(RS_LOG_WARN, "warning: %s: %s%s%s is in use but not in the registry%s", m->source,
+		       m->repository, ref_separator(m), m->reference,
+		       ref_separator(m)[0] == '@' ? " (or untagged: only the storage view lists "
+		       "untagged manifests)" : "");
+	}
+}
+
+static int print_row(struct rs_buf *out, int width, const char *tag, const char *digest,
+		     int64_t created, const int64_t *pushed, enum rs_verdict verdict,
+		     const char *reason)
+{
+	char shortd[RS_DIGEST_MAX], date[64], when[64];
+
+	if (pushed)
+		rs_time_format(when, sizeof(when), *pushed);
+	return rs_buf_printf(out, "  %-*s  %-19s  %-20s  %s%s%-6s  %s\n", width, tag,
 			     digest[0] ? rs_digest_short(shortd, digest) : "(unresolved)",
-			     rs_time_format(date, sizeof(date), created),
-			     verdict == RS_VERDICT_DELETE ? "delete" : "keep", reason ? reason : "");
+			     rs_time_format(date, sizeof(date), created), pushed ? when : "",
+			     pushed ? "  " : "", verdict == RS_VERDICT_DELETE ? "delete" : "keep",
+			     reason ? reason : "");
 }
 
 /* Untagged manifests of a repository, by digest, kept and deleted. */
@@ -108,8 +150,9 @@ static int cmp_manifest_ptr(const void *a, const void *b)
 	return strcmp(x->digest, y->digest);
 }
 
-static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r)
+static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r, int show_pushed)
 {
+	static const int64_t unknown = RS_TIME_UNKNOWN;
 	const struct rs_plan_manifest **untagged;
 	size_t nuntagged = 0, tags_deleted = 0;
 	int width = 3, rc;
@@ -140,14 +183,17 @@ static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r)
 	if (rc == 0 && r->note)
 		rc = rs_buf_printf(out, "  note: %s\n", r->note);
 	if (rc == 0 && (r->ntags || nuntagged))
-		rc = rs_buf_printf(out, "  %-*s  %-19s  %-20s  %-6s  %s\n", width, "TAG", "DIGEST",
-				   "CREATED", "DECIDE", "REASON");
+		rc = rs_buf_printf(out, "  %-*s  %-19s  %-20s  %s%-6s  %s\n", width, "TAG", "DIGEST",
+				   "CREATED", show_pushed ? "PUSHED                " : "", "DECIDE",
+				   "REASON");
 	for (size_t i = 0; rc == 0 && i < r->ntags; i++)
 		rc = print_row(out, width, r->tags[i].name, r->tags[i].digest, r->tags[i].created,
-			       r->tags[i].verdict, r->tags[i].reason);
+			       show_pushed ? &r->tags[i].pushed_at : NULL, r->tags[i].verdict,
+			       r->tags[i].reason);
 	for (size_t i = 0; rc == 0 && i < nuntagged; i++)
 		rc = print_row(out, width, "(untagged)", untagged[i]->digest, untagged[i]->created,
-			       untagged[i]->verdict, untagged[i]->reason);
+			       show_pushed ? &unknown : NULL, untagged[i]->verdict,
+			       untagged[i]->reason);
 	free(untagged);
 	return rc;
 }
@@ -176,6 +222,29 @@ int cli_plan_format_totals(struct rs_buf *out, const struct rs_plan *plan)
 	return rc;
 }
 
+/* What the in-use lists kept, and what they name that is not there. */
+static int format_in_use(struct rs_buf *out, const struct rs_plan_in_use *u)
+{
+	char shortd[RS_DIGEST_MAX];
+	int rc;
+
+	rc = rs_buf_printf(out, "\nin use: %llu reference%s, %llu naming this registry (%zu found, "
+			   "kept), %llu naming others and %llu image ID%s (ignored)\n",
+			   (unsigned long long)u->references, u->references == 1 ? "" : "s",
+			   (unsigned long long)u->this_registry, u->nkept,
+			   (unsigned long long)u->other_registries, (unsigned long long)u->image_ids,
+			   u->image_ids == 1 ? "" : "s");
+	for (size_t i = 0; rc == 0 && i < u->nkept; i++)
+		rc = rs_buf_printf(out, "  kept       %s%s%s -> %s  (%s)\n", u->kept[i].repository,
+				   ref_separator(&u->kept[i]), u->kept[i].reference,
+				   rs_digest_short(shortd, u->kept[i].digest), u->kept[i].source);
+	for (size_t i = 0; rc == 0 && i < u->nmissing; i++)
+		rc = rs_buf_printf(out, "  not found  %s%s%s  (%s)\n", u->missing[i].repository,
+				   ref_separator(&u->missing[i]), u->missing[i].reference,
+				   u->missing[i].source);
+	return rc;
+}
+
 int cli_plan_write_text(const struct rs_plan *plan)
 {
 	struct rs_buf out = RS_BUF_INIT;
@@ -186,13 +255,15 @@ int cli_plan_write_text(const struct rs_plan *plan)
 			   rs_time_format(when, sizeof(when), plan->created),
 			   plan->policy ? plan->policy : "");
 	for (size_t r = 0; rc == 0 && r < plan->nrepos; r++) {
-		rc = format_repo(&out, &plan->repos[r]);
+		rc = format_repo(&out, &plan->repos[r], plan->by_push_time);
 		/* written as it goes: a plan of 100,000 tags is megabytes of text */
 		if (rc == 0 && out.len >= 64 * 1024) {
 			rc = cli_write_output(NULL, rs_buf_cstr(&out), out.len);
 			rs_buf_reset(&out);
 		}
 	}
+	if (rc == 0 && plan->in_use)
+		rc = format_in_use(&out, plan->in_use);
 	if (rc == 0)
 		rc = rs_buf_puts(&out, "\n");
 	if (rc == 0)

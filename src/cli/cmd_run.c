@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "policy/plan.h"
 #include "plan_cli.h"
+#include "policy/planfile.h"
 #include "policy/policy.h"
 #include "progress.h"
 #include "scan/referrers.h"
@@ -105,6 +106,7 @@ static int measure(struct run *run, int after, struct rs_inventory **inv)
 	if (rc < 0)
 		return rc;
 	opts.need_dates = !after && rs_policy_needs_dates(run->policy);
+	opts.need_tag_times = !after && rs_policy_needs_push_times(run->policy) >= 0;
 	rc = cli_inventory(ctx, &opts, inv, &blobs, &bytes);
 	if (rc == RS_EPARTIAL)
 		rs_error_save(&partial);
@@ -147,6 +149,13 @@ static int stage_plan(struct run *run)
 	rc = rs_plan_build(&run->plan, run->before, run->policy, (int64_t)time(NULL));
 	if (rc == 0 && cli_plan_format_totals(&line, run->plan) == 0)
 		rs_log(RS_LOG_INFO, "%s", rs_buf_cstr(&line));
+	if (rc == 0 && run->plan->in_use) {
+		char *json = NULL;
+
+		cli_plan_log_in_use(run->plan, rs_registry_url(run->ctx->registry));
+		if (rs_planfile_in_use_format(&json, run->plan) == 0)
+			rs_report_set_in_use(run->report, json);
+	}
 	rs_buf_release(&line);
 	stage_end(run, "plan", rc);
 	return rc;
@@ -239,6 +248,11 @@ static int write_outputs(struct run *run)
 		rc = rs_buf_printf(&out, "%s\n", json);
 	} else if (rc == 0) {
 		rc = rs_report_text(&out, run->report, ctx->settings.per_repo);
+		if (rc == 0 && run->plan && run->plan->in_use)
+			rc = rs_buf_printf(&out, "\nkept because in use: %zu (%llu references naming "
+					   "this registry, %zu not found)\n", run->plan->in_use->nkept,
+					   (unsigned long long)run->plan->in_use->this_registry,
+					   run->plan->in_use->nmissing);
 		if (rc == 0 && run->applied && run->applied->dry_run)
 			rc = rs_buf_printf(&out, "\ndry run: %zu manifests would be deleted, %zu "
 					   "skipped; nothing was changed\n",

@@ -27,13 +27,13 @@ static const char *const stats_opts[] = {
 	"json", "per_repo", "shard", "cache_dir", "no_cache", NULL
 };
 static const char *const plan_opts[] = {
-	"json", "out", "repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "untagged",
-	"untagged_grace", "shard", "ssh", "storage_root", "registry_config", "cache_dir",
-	"no_cache", "html", "notify", "notify_on", NULL
+	"json", "out", "repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "order",
+	"in_use", "untagged", "untagged_grace", "shard", "ssh", "storage_root", "registry_config",
+	"cache_dir", "no_cache", "html", "notify", "notify_on", NULL
 };
 static const char *const apply_opts[] = {
 	"json", "backup_dir", "dry_run", "repos", "tags", "keep_last", "keep_newer_than",
-	"keep_tags", "untagged", "untagged_grace", "shard", "ssh", "storage_root",
+	"keep_tags", "order", "in_use", "untagged", "untagged_grace", "shard", "ssh", "storage_root",
 	"registry_config", "report", "html", "notify", "notify_on", NULL
 };
 static const char *const restore_opts[] = { "dry_run", "json", NULL };
@@ -44,7 +44,7 @@ static const char *const gc_opts[] = {
 };
 static const char *const run_opts[] = {
 	"dry_run", "json", "report", "metrics", "per_repo", "backup_dir", "repos", "tags",
-	"keep_last", "keep_newer_than", "keep_tags", "untagged", "untagged_grace", "ssh",
+	"keep_last", "keep_newer_than", "keep_tags", "order", "in_use", "untagged", "untagged_grace", "ssh",
 	"ssh_known_hosts", "ssh_accept_new", "ssh_key", "ssh_passphrase_file", "before_gc",
 	"after_gc", "gc_command", "delete_untagged", "storage_root", "registry_config", "html",
 	"notify", "notify_on", NULL

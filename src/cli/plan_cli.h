@@ -20,9 +20,15 @@
 int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out, struct rs_report *report);
 
 /* The plan for people, written to stdout as it is formatted: per repository
- * each tag and untagged manifest with its short digest, date, decision and
- * reason, then the totals. */
+ * each tag and untagged manifest with its short digest, date (and push time
+ * when a rule ranks by it), decision and reason, then what the in-use lists
+ * kept, then the totals. */
 int cli_plan_write_text(const struct rs_plan *plan);
+
+/* Log what the in-use lists did: a summary (info), a warning when none of
+ * their references names `registry`, and one for each reference to it
+ * that the registry does not hold. */
+void cli_plan_log_in_use(const struct rs_plan *plan, const char *registry);
 
 /* The totals line alone ("totals: ..."), without a newline. */
 int cli_plan_format_totals(struct rs_buf *out, const struct rs_plan *plan);

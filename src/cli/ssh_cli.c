@@ -81,7 +81,8 @@ void cli_gc_options(struct cli_ctx *ctx, struct rs_gc_options *out)
 int cli_inventory(struct cli_ctx *ctx, const struct rs_scan_options *opts,
 		  struct rs_inventory **out, int64_t *blobs, int64_t *bytes)
 {
-	struct rs_job_read read = {ctx->registry, opts, NULL, ctx->settings.index_from_storage, 0};
+	struct rs_job_read read = {ctx->registry, opts, NULL, ctx->settings.index_from_storage,
+				   opts->need_tag_times};
 	struct rs_job_storage_figures figures = {-1, -1};
 	struct rs_storage_location loc;
 	struct rs_ssh *ssh = NULL;

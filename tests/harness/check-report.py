@@ -72,6 +72,15 @@ def main():
     for i, e in enumerate(need(r, "errors", list, "report") or []):
         if not isinstance(e, str):
             problems.append("errors[%d] is not a string" % i)
+    in_use = need(r, "in_use", (dict, type(None)), "report")
+    if isinstance(in_use, dict):
+        for k in ("references", "this_registry", "other_registries", "image_ids"):
+            need(in_use, k, int, "in_use")
+        for key in ("kept", "missing"):
+            for i, ref in enumerate(need(in_use, key, list, "in_use") or []):
+                for k in ("repository", "reference", "source"):
+                    need(ref, k, str, "in_use.%s[%d]" % (key, i))
+                need(ref, "digest", (str, type(None)), "in_use.%s[%d]" % (key, i))
     if "per_repo" in r:
         for i, pr in enumerate(r["per_repo"]):
             need(pr, "name", str, "per_repo[%d]" % i)

@@ -114,6 +114,15 @@ static inline void fx_tag(struct rs_repo *repo, const char *tag, const struct rs
 	cr_assert_eq(rs_repo_add_tag(NULL, repo, tag, m ? m->digest : ""), 0);
 }
 
+/* Tag `tag` was last pushed at `when`, as the storage view says. */
+static inline void fx_pushed(struct rs_repo *repo, const char *tag, int64_t when)
+{
+	struct rs_tag *t = rs_repo_find_tag(repo, tag);
+
+	cr_assert_not_null(t, "no tag '%s'", tag);
+	t->pushed_at = when;
+}
+
 /* The cosign tag name for `m` with `suffix` (".sig"). */
 static inline const char *fx_cosign(const struct rs_manifest *m, const char *suffix)
 {
@@ -163,6 +172,15 @@ static inline struct rs_policy *fx_policy(const char *yaml, ...)
 	rs_config_free(cfg);
 	rs_settings_release(&s);
 	return p;
+}
+
+/* Give `policy` the in-use list `text` (read as the file "pods.txt"). */
+static inline void fx_in_use(struct rs_policy *policy, const char *text)
+{
+	if (!policy->in_use)
+		cr_assert_eq(rs_inuse_new(&policy->in_use), 0);
+	cr_assert_eq(rs_inuse_parse(policy->in_use, text, strlen(text), "pods.txt"), 0, "%s",
+		     rs_error_message());
 }
 
 static inline struct rs_plan *fx_plan(struct rs_inventory *inv, struct rs_policy *policy)

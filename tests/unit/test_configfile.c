@@ -76,6 +76,33 @@ Test(configfile, pattern_lists_are_joined_with_commas)
 	rs_config_free(cfg);
 }
 
+Test(configfile, in_use_takes_a_list_or_one_file)
+{
+	struct rs_config *cfg = parse_ok("in_use:\n  - pods,a.txt\n  - docker.txt\norder: pushed\n");
+	struct rs_settings s;
+
+	rs_settings_init(&s);
+	cr_assert_eq(rs_config_apply_settings(cfg, &s), 0, "%s", rs_error_message());
+	cr_assert_eq(s.in_use.count, 2, "each value on its own, commas and all");
+	cr_assert_str_eq(s.in_use.items[0], "pods,a.txt");
+	cr_assert_str_eq(s.in_use.items[1], "docker.txt");
+	cr_assert_str_eq(s.order, "pushed");
+	rs_settings_release(&s);
+	rs_config_free(cfg);
+
+	cfg = parse_ok("in_use: pods.txt\n");
+	rs_settings_init(&s);
+	cr_assert_eq(rs_config_apply_settings(cfg, &s), 0, "%s", rs_error_message());
+	cr_assert_eq(s.in_use.count, 1);
+	/* the command line replaces the file's lists */
+	cr_assert_eq(rs_settings_set(&s, rs_settings_lookup("in-use"), "-", RS_SRC_CLI), 0);
+	cr_assert_eq(s.in_use.count, 1);
+	cr_assert_str_eq(s.in_use.items[0], "-");
+	rs_settings_release(&s);
+	rs_config_free(cfg);
+	parse_fails("order: [pushed]\n", "regsweep.yml:1: 'order' takes one value, not a list");
+}
+
 Test(configfile, null_values_leave_settings_alone)
 {
 	struct rs_config *cfg = parse_ok("registry:\nssh: ~\n");

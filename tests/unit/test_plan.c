@@ -420,8 +420,11 @@ Test(plan, cosign_tag_without_its_subject_is_kept)
 
 	fx_tag(repo, tag, sig);
 	plan = fx_plan(inv, policy);
+	/* nothing but signatures here: maybe a signature store (COSIGN_REPOSITORY) */
 	fx_assert_tag(plan, "signed", tag, RS_VERDICT_KEEP,
-		      "signature of sha256:0123456789ab, which this repository does not list");
+		      "signature of sha256:0123456789ab, which this repository does not list: a "
+		      "repository whose tags are all signatures may be a signature store "
+		      "(COSIGN_REPOSITORY) whose images live elsewhere");
 	rs_plan_free(plan);
 	rs_policy_free(policy);
 	rs_inventory_free(inv);

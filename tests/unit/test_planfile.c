@@ -248,3 +248,56 @@ Test(planfile, private_file_mode)
 	free(text);
 	rs_plan_free(plan);
 }
+
+Test(planfile, push_times_and_in_use_are_written)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *app = fx_repo(inv, "app");
+	struct rs_policy *policy = fx_policy(NULL, "keep_last=1", "order=pushed",
+					     "storage_root=/srv/registry", NULL);
+	struct rs_plan *plan, *back;
+	cJSON *root, *in_use, *kept, *d;
+	char *text, *summary = NULL;
+
+	fx_tag(app, "1.0", fx_image(app, "a", FX_NOW));
+	fx_tag(app, "2.0", fx_image(app, "b", FX_NOW));
+	fx_pushed(app, "1.0", FX_NOW - FX_DAY);
+	inv->tag_times = 1;
+	fx_in_use(policy, "127.0.0.1:5000/app:1.0 127.0.0.1:5000/app:3.0 nginx:1\n");
+	plan = fx_plan(inv, policy);
+	text = format_ok(plan);
+	root = cJSON_Parse(text);
+	d = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(root, "repositories"), 0), "decisions"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(d, "tag")->valuestring, "1.0");
+	cr_assert_str_eq(cJSON_GetObjectItem(d, "pushed")->valuestring, "2023-11-13T22:13:20Z");
+	cr_assert_str_eq(cJSON_GetObjectItem(d, "reason")->valuestring, "in use");
+	in_use = cJSON_GetObjectItem(root, "in_use");
+	cr_assert_eq(cJSON_GetObjectItem(in_use, "references")->valueint, 3);
+	cr_assert_eq(cJSON_GetObjectItem(in_use, "this_registry")->valueint, 2);
+	cr_assert_eq(cJSON_GetObjectItem(in_use, "other_registries")->valueint, 1);
+	kept = cJSON_GetObjectItem(in_use, "kept");
+	cr_assert_eq(cJSON_GetArraySize(kept), 1);
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(kept, 0), "reference")->valuestring,
+			 "1.0");
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(kept, 0), "source")->valuestring,
+			 "pods.txt:1");
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(in_use, "missing"), 0), "digest")));
+	back = parse_ok(text);
+	cr_assert_eq(back->repos[0].tags[0].pushed_at, FX_NOW - FX_DAY, "push times read back");
+	cr_assert_eq(back->repos[0].tags[1].pushed_at, RS_TIME_UNKNOWN);
+	cr_assert_eq(rs_planfile_in_use_format(&summary, plan), 0);
+	cr_assert(strncmp(summary, "{\"references\":3,", 16) == 0, "%s", summary);
+	free(summary);
+	rs_plan_free(back);
+	cr_assert_eq(rs_planfile_in_use_format(&summary, back = parse_ok(text)), 0);
+	cr_assert_str_eq(summary, "null", "not read back: it informs people");
+	free(summary);
+	rs_plan_free(back);
+	cJSON_Delete(root);
+	free(text);
+	rs_plan_free(plan);
+	rs_policy_free(policy);
+	rs_inventory_free(inv);
+}

@@ -7,7 +7,9 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int build(struct rs_policy **out, const char *yaml, const char *const *cli)
 {
@@ -190,7 +192,9 @@ Test(policy, refusals)
 		    "1h30m, 90s)");
 	build_fails("rules:\n  - name: x\n    keep: none\n    colour: red\n", NULL,
 		    "p.yml:4: unknown key 'colour' in a rule (rules take name, repos, tags, keep, "
-		    "keep_last, keep_newer_than, keep_tags)");
+		    "keep_last, keep_newer_than, keep_tags, order)");
+	build_fails("rules:\n  - name: x\n    keep_last: 2\n    order: newest\n", NULL,
+		    "p.yml:4: 'order': invalid value 'newest' (use created, pushed or version)");
 	build_fails("rules:\n  - name: x\n    keep: none\n  - name: x\n    keep: all\n", NULL,
 		    "p.yml:4: two rules are named 'x'");
 	build_fails("keep_last: 3\nrules:\n  - keep: none\n", NULL,
@@ -236,4 +240,108 @@ Test(policy, cosign_tags)
 	cr_assert_not(rs_cosign_tag("sha256-abc.sig", NULL, 0, NULL));
 	snprintf(tag, sizeof(tag), "sha256-%.63sG.sig", hex);
 	cr_assert_not(rs_cosign_tag(tag, NULL, 0, NULL));
+}
+
+Test(policy, order_per_rule_and_by_default)
+{
+	const char *cli[] = {"order", "version", NULL};
+	const char *storage[] = {"storage_root", "/srv/registry", NULL};
+	struct rs_policy *p;
+	struct rs_buf summary = RS_BUF_INIT;
+
+	p = build_ok("order: version\nrules:\n  - name: a\n    keep_last: 2\n"
+		     "  - name: b\n    keep_last: 2\n    order: created\n", NULL);
+	cr_assert_eq(p->rules[0].order, RS_ORDER_VERSION, "the top level is the default");
+	cr_assert_eq(p->rules[1].order, RS_ORDER_CREATED, "a rule's own order wins");
+	cr_assert(rs_policy_needs_dates(p), "rule b still ranks by date");
+	cr_assert_eq(rs_policy_describe(&summary, p), 0);
+	cr_assert(strstr(rs_buf_cstr(&summary), "rule 'a' (all repos, all tags): keep_last 2, "
+			 "order version; rule 'b' (all repos, all tags): keep_last 2;"),
+		  "%s", rs_buf_cstr(&summary));
+	rs_buf_release(&summary);
+	rs_policy_free(p);
+
+	p = build_ok("keep_last: 3\n", cli);
+	cr_assert_eq(p->nrules, 1);
+	cr_assert_eq(p->rules[0].order, RS_ORDER_VERSION, "--order is the command-line rule's");
+	cr_assert_not(rs_policy_needs_dates(p), "versions need no dates");
+	cr_assert_eq(rs_policy_needs_push_times(p), -1);
+	rs_policy_free(p);
+
+	p = build_ok("rules:\n  - name: by-push\n    keep_last: 2\n    order: pushed\n", storage);
+	cr_assert_eq(rs_policy_needs_push_times(p), 0);
+	cr_assert_not(rs_policy_needs_dates(p));
+	rs_policy_free(p);
+	/* keep: all ranks nothing: its order needs no push times */
+	p = build_ok("order: pushed\nrules:\n  - keep: all\n", NULL);
+	cr_assert_eq(rs_policy_needs_push_times(p), -1);
+	rs_policy_free(p);
+}
+
+Test(policy, pushed_without_a_storage_view_says_what_to_add)
+{
+	build_fails("rules:\n  - name: by-push\n    keep_last: 2\n    order: pushed\n", NULL,
+		    "rule 'by-push' orders by push time (order: pushed), which only the registry's "
+		    "storage knows: add --storage-root DIR (the storage on this machine), or --ssh "
+		    "HOST with --storage-root DIR or --registry-config FILE (on the registry host)");
+}
+
+static char *write_temp(const char *text)
+{
+	static char path[64];
+	FILE *fp;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_policy.XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	fp = fdopen(fd, "w");
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+Test(policy, in_use_lists_are_read)
+{
+	char a[64], b[64];
+	struct rs_policy *p;
+	struct rs_buf summary = RS_BUF_INIT;
+
+	snprintf(a, sizeof(a), "%s", write_temp("r.example/app:v1 r.example/app:v2\n"));
+	snprintf(b, sizeof(b), "%s", write_temp("r.example/app:v1\nnginx:1.25\n"));
+	{
+		const char *cli[] = {"in_use", a, "in_use", b, NULL};
+
+		p = build_ok(NULL, cli);
+	}
+	cr_assert_not_null(p->in_use);
+	cr_assert_eq(p->in_use->nrefs, 3, "distinct references of both lists");
+	cr_assert_eq(p->in_use->nsources, 2);
+	cr_assert_eq(rs_policy_describe(&summary, p), 0);
+	cr_assert(strstr(rs_buf_cstr(&summary), "images in use kept (3 references read)"));
+	rs_buf_release(&summary);
+	rs_policy_free(p);
+	unlink(a);
+	{
+		const char *cli[] = {"in_use", a, NULL};
+		char message[256];
+
+		snprintf(message, sizeof(message), "cannot read the in-use list '%s': No such file or "
+			 "directory", a);
+		build_fails(NULL, cli, message);
+	}
+	unlink(b);
+	p = build_ok(NULL, NULL);
+	cr_assert_null(p->in_use, "no lists, no set");
+	rs_policy_free(p);
+}
+
+Test(policy, in_use_standard_input_once)
+{
+	const char *twice[] = {"in_use", "-", "in_use", "-", NULL};
+	const char *password[] = {"in_use", "-", "password_stdin", "true", NULL};
+
+	build_fails(NULL, twice, "--in-use: standard input ('-') can be read once");
+	build_fails(NULL, password, "--in-use - and --password-stdin both read standard input: "
+		    "give the password another way");
 }

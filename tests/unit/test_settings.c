@@ -134,3 +134,46 @@ Test(settings, notify_urls_are_checked_and_shown_masked)
 	rs_secret_clear();
 	rs_settings_release(&s);
 }
+
+Test(settings, a_list_setting_collects_its_strongest_source)
+{
+	struct rs_settings s;
+	int in_use = rs_settings_lookup("in-use");
+	char shown[256];
+
+	rs_settings_init(&s);
+	cr_assert_eq(rs_setting_table[in_use].type, RS_SET_LIST);
+	cr_assert_eq(rs_settings_set(&s, in_use, "a.txt", RS_SRC_FILE), 0);
+	cr_assert_eq(rs_settings_set(&s, in_use, "b.txt", RS_SRC_FILE), 0);
+	cr_assert_eq(s.in_use.count, 2, "the same source adds");
+	/* the environment: colon-separated, as KUBECONFIG; it replaces the file's */
+	cr_assert_eq(rs_settings_set(&s, in_use, "c.txt::d.txt", RS_SRC_ENV), 0);
+	cr_assert_eq(s.in_use.count, 2);
+	cr_assert_str_eq(s.in_use.items[0], "c.txt");
+	cr_assert_str_eq(s.in_use.items[1], "d.txt");
+	cr_assert_eq(rs_settings_set(&s, in_use, "e.txt", RS_SRC_FILE), 0);
+	cr_assert_eq(s.in_use.count, 2, "a weaker source adds nothing");
+	cr_assert_eq(rs_settings_set(&s, in_use, "-", RS_SRC_CLI), 0);
+	cr_assert_eq(rs_settings_set(&s, in_use, "f:g.txt", RS_SRC_CLI), 0);
+	cr_assert_eq(s.in_use.count, 2);
+	cr_assert_str_eq(s.in_use.items[1], "f:g.txt", "an option's value is one file");
+	cr_assert_str_eq(rs_settings_format(&s, in_use, shown, sizeof(shown)), "-, f:g.txt");
+	cr_assert_eq(rs_settings_set(&s, in_use, "", RS_SRC_CLI), RS_EUSAGE);
+	rs_settings_release(&s);
+	cr_assert_eq(s.in_use.count, 0);
+}
+
+Test(settings, order_takes_three_values)
+{
+	struct rs_settings s;
+	int order = rs_settings_lookup("order");
+
+	rs_settings_init(&s);
+	cr_assert_null(s.order);
+	cr_assert_eq(rs_settings_set(&s, order, "version", RS_SRC_CLI), 0);
+	cr_assert_str_eq(s.order, "version");
+	cr_assert_eq(rs_settings_set(&s, order, "newest", RS_SRC_CLI), RS_EUSAGE);
+	cr_assert_str_eq(rs_error_message(), "invalid value 'newest' for 'order' (use created, "
+			 "pushed or version)");
+	rs_settings_release(&s);
+}

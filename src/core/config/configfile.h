@@ -8,7 +8,8 @@
  *
  * Values are scalars or lists of scalars. A list given for a pattern
  * setting (`repos`, `tags`, `keep_tags`) is joined with commas, the form
- * the command line uses; any other setting takes one scalar. A null value
+ * the command line uses; a list setting (`in_use`) takes a scalar or a
+ * list, value by value; any other setting takes one scalar. A null value
  * (`key:` or `key: ~`) leaves the setting as it was. Settings the file may
  * not hold (`config`, `out`, `verbose`, `progress`, `password_stdin`) are
  * refused.

@@ -78,6 +78,10 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "what to do with untagged manifests (default delete)"),
 	S(untagged_grace, "REGSWEEP_UNTAGGED_GRACE", RS_SET_DURATION, 0, "DURATION",
 	  "keep untagged manifests younger than DURATION (default 24h)"),
+	S(order, "REGSWEEP_ORDER", RS_SET_STRING, 0, "ORDER",
+	  "what keep_last calls newest: created, pushed or version (default created)"),
+	S(in_use, "REGSWEEP_IN_USE", RS_SET_LIST, RS_SETF_PATHS, "FILE",
+	  "keep the images FILE lists (kubectl, docker; - for stdin; repeatable)"),
 	S(backup_dir, "REGSWEEP_BACKUP_DIR", RS_SET_STRING, 0, "DIR",
 	  "where apply saves what it deletes (default ./regsweep-backup-TIME)"),
 	S(dry_run, "REGSWEEP_DRY_RUN", RS_SET_BOOL, 0, NULL, "change nothing"),
@@ -220,6 +224,12 @@ static int validate(const struct rs_setting_info *info, const char *value)
 	    strcmp(value, "failure") != 0 && strcmp(value, "change") != 0)
 		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'notify_on' (use always, "
 				    "failure or change)", value);
+	if (strcmp(info->name, "order") == 0 && strcmp(value, "created") != 0 &&
+	    strcmp(value, "pushed") != 0 && strcmp(value, "version") != 0)
+		return rs_error_set(RS_EUSAGE, "invalid value '%s' for 'order' (use created, pushed "
+				    "or version)", value);
+	if (info->type == RS_SET_LIST && (info->flags & RS_SETF_PATHS) && !*value)
+		return rs_error_set(RS_EUSAGE, "empty value for '%s'", info->name);
 	return 0;
 }
 
@@ -239,8 +249,30 @@ static int validate_url(const struct rs_setting_info *info, const char *url)
 	return rc;
 }
 
-/* Append the white-space separated items of `value` to a list setting;
- * a stronger source than the last one starts the list afresh. */
+/* A list of paths: `value` is one path, or (from the environment) several
+ * separated by colons, as PATH is. */
+static int set_paths(struct rs_strlist *list, const char *value, enum rs_setting_source source)
+{
+	const char *p = value;
+	int rc = 0;
+
+	if (source != RS_SRC_ENV)
+		return strlist_push(list, value, strlen(value));
+	while (rc == 0 && *p) {
+		size_t n = strcspn(p, ":");
+
+		if (n)
+			rc = strlist_push(list, p, n);
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return rc;
+}
+
+/* Append the items of `value` to a list setting (white-space separated, or
+ * paths: set_paths); a stronger source than the last one starts the list
+ * afresh. */
 static int set_list(struct rs_settings *s, int index, const char *value,
 		    enum rs_setting_source source)
 {
@@ -249,6 +281,11 @@ static int set_list(struct rs_settings *s, int index, const char *value,
 	const char *p = value;
 	int rc = 0;
 
+	if (info->flags & RS_SETF_PATHS) {
+		if (s->sources[index] < source)
+			strlist_clear(list);
+		return set_paths(list, value, source);
+	}
 	/* check every item first, so a bad value leaves the list as it was */
 	while (rc == 0 && *(p += strspn(p, " \t\r\n"))) {
 		size_t n = strcspn(p, " \t\r\n");
@@ -428,7 +465,8 @@ static void format_list(const struct rs_setting_info *info, const struct rs_strl
 			shown = "***";
 		else if (masked)
 			shown = masked;
-		n = snprintf(out + used, outsize - used, "%s%s", i ? " " : "", shown);
+		n = snprintf(out + used, outsize - used, "%s%s", i ? (info->flags & RS_SETF_PATHS ?
+								      ", " : " ") : "", shown);
 		free(masked);
 		if (n < 0)
 			break;

@@ -5,7 +5,10 @@
  * (`REGSWEEP_KEEP_LAST`). Sources are applied in order of strength:
  * defaults, then the config file, then the environment, then the command
  * line; rs_settings_set() records which source won so `regsweep config` can
- * say. Secrets (password, token, passphrases) are accepted from the
+ * say. A list setting (`in_use`) collects every value its strongest source
+ * gives: `--in-use A --in-use B`, a YAML list, or the variable with the
+ * values separated by colons (as KUBECONFIG is); a stronger source
+ * replaces the values of a weaker one. Secrets (password, token, passphrases) are accepted from the
  * environment, files and the config file, never as command-line options, and
  * are always printed masked.
  */
@@ -27,8 +30,10 @@ enum rs_setting_flags {
 	RS_SETF_SECRET = 1 << 0,   /* masked on output, never a CLI option */
 	RS_SETF_NO_ENV = 1 << 1,   /* not read from the environment */
 	RS_SETF_NO_FILE = 1 << 2,  /* not read from the config file */
-	RS_SETF_URL = 1 << 3       /* URLs that may hold secrets (webhooks): printed masked
+	RS_SETF_URL = 1 << 3,      /* URLs that may hold secrets (webhooks): printed masked
 				    * (rs_url_mask), secret parts given to the redactor */
+	RS_SETF_PATHS = 1 << 4     /* a list of paths: one item per value (a path may hold
+				    * spaces), several separated by ':' in the environment */
 };
 
 /* The value of a list setting: items in the order given; owned. */
@@ -88,6 +93,8 @@ struct rs_settings {
 	char *keep_tags;
 	char *untagged;            /* "delete" or "keep" */
 	int64_t untagged_grace;
+	char *order;               /* "created", "pushed" or "version"; NULL: not set */
+	struct rs_strlist in_use;  /* lists of images in use ("-": standard input) */
 	/* apply / restore */
 	char *backup_dir;
 	int dry_run;

@@ -36,6 +36,20 @@ static void mark_incomplete(struct rs_inventory *inv, const struct rs_storage_vi
 	}
 }
 
+/* Each tag's push time, from the storage's tag links; a tag the storage
+ * did not list stays unknown (the planner keeps it). */
+static void set_tag_times(struct rs_inventory *inv, const struct rs_storage_view *view)
+{
+	for (size_t i = 0; i < view->ntags; i++) {
+		struct rs_repo *repo = rs_inventory_find_repo(inv, view->tags[i].repo);
+		struct rs_tag *tag = repo ? rs_repo_find_tag(repo, view->tags[i].tag) : NULL;
+
+		if (tag)
+			tag->pushed_at = view->tags[i].pushed_at;
+	}
+	inv->tag_times = 1;
+}
+
 /* The tags the storage lists, as an inventory: manifests by digest. */
 static int scan_known_tags(struct rs_inventory **out, const struct rs_job_read *r,
 			   const struct rs_storage_view *view)
@@ -126,6 +140,8 @@ int rs_job_inventory(struct rs_inventory **out, struct rs_job_storage_figures *f
 		figures->blobs = view->blobs;
 		figures->bytes = view->bytes;
 		mark_incomplete(*out, view);
+		if (view->what & RS_STORAGE_TAGS)
+			set_tag_times(*out, view);
 		rc = rs_scan_add_stored(*out, r->reg, view->manifests, view->nmanifests, r->scan);
 		if (rc == RS_EPARTIAL)
 			partial_note(&partial);

@@ -208,6 +208,7 @@ int rs_repo_add_tag(struct rs_tag **out, struct rs_repo *repo, const char *name,
 	if (!tag->name)
 		return rs_error_set(RS_ERROR, "out of memory");
 	rs_strlcpy(tag->digest, digest ? digest : "", sizeof(tag->digest));
+	tag->pushed_at = RS_TIME_UNKNOWN;
 	repo->ntags++;
 	if (out)
 		*out = tag;

@@ -76,6 +76,8 @@ struct rs_manifest {
 struct rs_tag {
 	char *name;                    /* owned */
 	char digest[RS_DIGEST_MAX];    /* "" when the tag could not be resolved */
+	int64_t pushed_at;             /* when the tag was last pushed (its storage link's
+					* time), RS_TIME_UNKNOWN if not known */
 };
 
 struct rs_repo {
@@ -98,6 +100,8 @@ struct rs_inventory {
 	size_t repos_cap;
 	struct rs_map by_name;         /* name -> struct rs_repo * */
 	unsigned from_storage;         /* untagged manifests were listed from storage */
+	unsigned tag_times;            /* the storage view gave tags their pushed_at (tags it
+					* did not list keep RS_TIME_UNKNOWN) */
 };
 
 /* Create an empty inventory for `registry`; *out is the caller's. */
@@ -108,10 +112,11 @@ void rs_inventory_free(struct rs_inventory *inv);
 int rs_inventory_add_repo(struct rs_repo **out, struct rs_inventory *inv, const char *name);
 struct rs_repo *rs_inventory_find_repo(const struct rs_inventory *inv, const char *name);
 
-/* Add a tag (digest may be "" while unresolved); returns the new tag. */
 /* Free a repository's tags and manifests, keeping its name and state. */
 void rs_repo_clear(struct rs_repo *repo);
 
+/* Add a tag (digest may be "" while unresolved; push time unknown); returns
+ * the new tag, valid until the next tag is added. */
 int rs_repo_add_tag(struct rs_tag **out, struct rs_repo *repo, const char *name, const char *digest);
 struct rs_tag *rs_repo_find_tag(const struct rs_repo *repo, const char *name);
 

@@ -4,6 +4,8 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/util.h"
+#include "policy/rank.h"
+#include "policy/version.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,6 +22,8 @@ struct tag_state {
 	int keep;                   /* the policy keeps it */
 	int ranked;                 /* waits for keep_last / keep_newer_than */
 	int cosign;                 /* sha256-HEX.sig/.att/.sbom */
+	int orphan;                 /* cosign tag whose subject is not here: like untagged */
+	int in_use;                 /* the in-use lists name it */
 	const char *cosign_kind;
 	char subject[RS_DIGEST_MAX];
 	int64_t created;
@@ -32,6 +36,7 @@ struct node {
 	const struct rs_manifest *m;
 	int kept;
 	int deleted;
+	int in_use;                 /* the in-use lists name its digest */
 	char *reason;
 	int kept_by_tag;            /* index of the kept tag that made it a root, or -1 */
 	size_t *parents;            /* indexes naming it as a child */
@@ -54,6 +59,7 @@ struct repo_graph {
 	struct node *nodes;
 	size_t nnodes;
 	struct rs_map index;        /* digest -> node index + 1 */
+	char *note;                 /* for the repository's note, or NULL */
 };
 
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -124,6 +130,7 @@ static void graph_release(struct repo_graph *g)
 	}
 	free(g->tags);
 	free(g->nodes);
+	free(g->note);
 	rs_map_release(&g->index);
 }
 
@@ -212,98 +219,127 @@ static int graph_complete(const struct repo_graph *g)
 
 /* --------------------------------------------------------- tag decisions */
 
-/* Newest first; an unknown date never gets here (it is kept outright). */
-static int cmp_created_desc(const void *a, const void *b)
+/* Is `name` a better version label for an image than `current`? Names
+ * with a digit first, then the higher version. */
+static int better_version(const char *name, const char *current)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	int has = rs_version_has_number(name), had = rs_version_has_number(current);
 
-	return x < y ? 1 : x > y ? -1 : 0;
+	return has != had ? has : rs_version_compare(name, current) > 0;
 }
 
-/* keep_last / keep_newer_than for the tags `rule` claims. keep_last counts
- * images, not tags: tags sharing a digest count once. */
+static int append_note(struct repo_graph *g, char *note)
+{
+	char *joined;
+
+	if (!note)
+		return 0;
+	if (!g->note) {
+		g->note = note;
+		return 0;
+	}
+	joined = format("%s; %s", g->note, note);
+	free(note);
+	if (!joined)
+		return rs_error_set(RS_ERROR, "out of memory");
+	free(g->note);
+	g->note = joined;
+	return 0;
+}
+
+/* keep_last / keep_newer_than for the tags `rule` claims (policy/rank.h).
+ * keep_last counts images, not tags: tags sharing a digest count once. */
 static int rank_rule(struct repo_graph *g, size_t rule_index)
 {
 	const struct rs_rule *rule = &g->policy->rules[rule_index];
-	int64_t *dates = NULL, cutoff = RS_TIME_UNKNOWN;
-	unsigned char *seen = NULL;     /* per node: its date is counted */
-	size_t ndates = 0;
-	char age[64];
-	int rc = 0;
+	struct rs_rank_image *images;
+	size_t *image_of, nimages = 0;   /* per node: its image + 1 */
+	char *note = NULL;
+	int rc;
 
-	dates = calloc(g->repo->ntags ? g->repo->ntags : 1, sizeof(*dates));
-	seen = calloc(g->nnodes ? g->nnodes : 1, 1);
-	if (!dates || !seen) {
-		free(dates);
-		free(seen);
+	images = calloc(g->repo->ntags ? g->repo->ntags : 1, sizeof(*images));
+	image_of = calloc(g->nnodes ? g->nnodes : 1, sizeof(*image_of));
+	if (!images || !image_of) {
+		free(images);
+		free(image_of);
 		return rs_error_set(RS_ERROR, "out of memory");
 	}
-	/* distinct images of the ranked tags: tags sharing a digest share a node */
 	for (size_t t = 0; t < g->repo->ntags; t++) {
-		struct tag_state *ts = &g->tags[t];
-
-		if (!ts->ranked || ts->rule != (int)rule_index || ts->created == RS_TIME_UNKNOWN ||
-		    seen[ts->node])
-			continue;
-		seen[ts->node] = 1;
-		dates[ndates++] = ts->created;
-	}
-	free(seen);
-	qsort(dates, ndates, sizeof(*dates), cmp_created_desc);
-	if (rule->keep_last > 0 && ndates)
-		cutoff = dates[(size_t)rule->keep_last < ndates ? (size_t)rule->keep_last - 1 : ndates - 1];
-	rs_policy_duration(age, sizeof(age), rule->keep_newer_than > 0 ? rule->keep_newer_than : 0);
-	for (size_t t = 0; rc == 0 && t < g->repo->ntags; t++) {
-		struct tag_state *ts = &g->tags[t];
-		int by_last, by_age;
+		const struct tag_state *ts = &g->tags[t];
+		struct rs_rank_image *img;
 
 		if (!ts->ranked || ts->rule != (int)rule_index)
 			continue;
-		if (ts->created == RS_TIME_UNKNOWN) {
-			ts->keep = 1;
-			ts->reason = format("rule '%s': date unknown, counted as newest", rule->name);
-		} else {
-			/* images tied with the last one kept are kept with it */
-			by_last = rule->keep_last > 0 && ts->created >= cutoff;
-			by_age = rule->keep_newer_than >= 0 &&
-				 g->now - ts->created < rule->keep_newer_than;
-			ts->keep = by_last || by_age;
-			if (by_last)
-				ts->reason = format("rule '%s': among newest %d", rule->name,
-						    rule->keep_last);
-			else if (by_age)
-				ts->reason = format("rule '%s': newer than %s", rule->name, age);
-			else if (rule->keep_last >= 0 && rule->keep_newer_than >= 0)
-				ts->reason = format("rule '%s': beyond newest %d and older than %s",
-						    rule->name, rule->keep_last, age);
-			else if (rule->keep_last >= 0)
-				ts->reason = format("rule '%s': beyond newest %d", rule->name,
-						    rule->keep_last);
-			else
-				ts->reason = format("rule '%s': older than %s", rule->name, age);
+		if (!image_of[ts->node]) {
+			images[nimages] = (struct rs_rank_image){ts->node, ts->created,
+								 ts->tag->pushed_at, ts->tag->name,
+								 0, NULL};
+			image_of[ts->node] = ++nimages;
+			continue;
 		}
-		if (!ts->reason)
+		img = &images[image_of[ts->node] - 1];
+		if (ts->tag->pushed_at != RS_TIME_UNKNOWN &&
+		    (img->pushed == RS_TIME_UNKNOWN || ts->tag->pushed_at > img->pushed))
+			img->pushed = ts->tag->pushed_at;
+		if (better_version(ts->tag->name, img->version))
+			img->version = ts->tag->name;
+	}
+	rc = rs_rank(images, nimages, rule, g->now, &note);
+	for (size_t i = 0; i < nimages; i++)
+		image_of[images[i].id] = i + 1;   /* rs_rank reordered them */
+	for (size_t t = 0; rc == 0 && t < g->repo->ntags; t++) {
+		struct tag_state *ts = &g->tags[t];
+		const struct rs_rank_image *img;
+
+		if (!ts->ranked || ts->rule != (int)rule_index)
+			continue;
+		img = &images[image_of[ts->node] - 1];
+		ts->keep = img->keep;
+		if (!(ts->reason = strdup(img->reason)))
 			rc = rs_error_set(RS_ERROR, "out of memory");
 	}
-	free(dates);
+	if (rc == 0)
+		rc = append_note(g, note);
+	else
+		free(note);
+	for (size_t i = 0; i < nimages; i++)
+		free(images[i].reason);
+	free(images);
+	free(image_of);
 	return rc;
+}
+
+/* Does the repository hold images of its own: a tag that is not a cosign
+ * tag? (Untagged manifests do not count: old signatures a re-signing left
+ * behind would make a signature store look like it held images.) */
+static int holds_images(const struct repo_graph *g)
+{
+	for (size_t t = 0; t < g->repo->ntags; t++)
+		if (!g->tags[t].cosign)
+			return 1;
+	return 0;
 }
 
 static int decide_tags(struct repo_graph *g)
 {
 	const struct rs_policy *p = g->policy;
-	int rc = 0;
+	int rc = 0, images = holds_images(g);
 
 	for (size_t t = 0; rc == 0 && t < g->repo->ntags; t++) {
 		struct tag_state *ts = &g->tags[t];
 		const char *pattern;
 		char shortd[RS_DIGEST_MAX];
 
-		if (ts->cosign && node_of(g, ts->subject) != (size_t)-1)
+		if (ts->cosign && node_of(g, ts->subject) != (size_t)-1) {
 			continue;   /* follows its subject, decided by the closure */
-		if (ts->cosign) {
+		} else if (ts->cosign && images) {
+			ts->orphan = 1;   /* subject gone: decided like untagged history */
+			continue;
+		} else if (ts->cosign) {
 			ts->keep = 1;
-			ts->reason = format("%s of %s, which this repository does not list",
+			ts->reason = format("%s of %s, which this repository does not list: a repository "
+					    "whose tags are all signatures may be a signature store "
+					    "(COSIGN_REPOSITORY) whose images live elsewhere",
 					    ts->cosign_kind, rs_digest_short(shortd, ts->subject));
 		} else if ((ts->rule = rs_policy_claim(p, g->repo->name, ts->tag->name)) < 0) {
 			ts->keep = 1;
@@ -326,6 +362,19 @@ static int decide_tags(struct repo_graph *g)
 	for (size_t r = 0; rc == 0 && r < p->nrules; r++)
 		if (p->rules[r].keep == RS_RULE_KEEP_SOME)
 			rc = rank_rule(g, r);
+	/* in use: kept whatever the rules say; ranked all the same, so that the
+	 * rules decide the other tags as they would without the list */
+	for (size_t t = 0; rc == 0 && t < g->repo->ntags; t++) {
+		struct tag_state *ts = &g->tags[t];
+
+		if (!ts->in_use)
+			continue;
+		free(ts->reason);
+		ts->keep = 1;
+		ts->orphan = 0;
+		if (!(ts->reason = format("in use")))
+			rc = rs_error_set(RS_ERROR, "out of memory");
+	}
 	return rc;
 }
 
@@ -381,30 +430,43 @@ static int mark_kept(struct repo_graph *g, size_t i, char *reason, size_t *queue
 	return 0;
 }
 
-/* The root reason for a manifest no tag points at, or NULL when it may go
- * (then *why says why it would). */
+/* Is node `i` an orphan: tagged only by cosign tags whose subject is not
+ * here, or an untagged referrer whose subject is not here? */
+static int is_orphan(const struct repo_graph *g, size_t i)
+{
+	const struct node *n = &g->nodes[i];
+
+	for (size_t k = 0; k < n->ntags; k++)
+		if (!g->tags[n->tags[k]].orphan)
+			return 0;
+	return n->ntags || (n->m->subject[0] && n->subject == (size_t)-1);
+}
+
+/* The root reason for a manifest no tag decides (untagged history, or an
+ * orphan), or NULL when it may go (*follows: decided by the closure). */
 static char *untagged_root(const struct repo_graph *g, size_t i, int *follows)
 {
 	const struct node *n = &g->nodes[i];
 	const struct rs_manifest *m = n->m;
 	int64_t grace = g->policy->untagged_grace;
+	const char *what = is_orphan(g, i) ? "subject gone" : "untagged";
 	char gr[64];
 	int young = m->stored_at != RS_TIME_UNKNOWN && g->now - m->stored_at < grace;
 
 	*follows = 0;
 	rs_policy_duration(gr, sizeof(gr), grace);
 	if (young)
-		return format("untagged, younger than grace %s", gr);
+		return format("%s, younger than grace %s", what, gr);
 	if (n->nparents || n->subject != (size_t)-1) {
 		*follows = 1;
 		return NULL;
 	}
 	if (!(m->flags & RS_MF_FROM_STORAGE))
-		return format("untagged, not listed by the storage");
+		return format("%s, not listed by the storage", what);
 	if (!g->policy->untagged_delete)
-		return format("untagged (untagged: keep)");
+		return format("%s (untagged: keep)", what);
 	if (m->stored_at == RS_TIME_UNKNOWN)
-		return format("untagged, storage time unknown");
+		return format("%s, storage time unknown", what);
 	*follows = 1;
 	return NULL;
 }
@@ -426,11 +488,14 @@ static int close_kept(struct repo_graph *g)
 		g->nodes[ts->node].kept_by_tag = (int)t;
 		rc = mark_kept(g, ts->node, format("kept tag '%s'", ts->tag->name), queue, &qlen);
 	}
+	for (size_t i = 0; rc == 0 && i < g->nnodes; i++)
+		if (g->nodes[i].in_use && !g->nodes[i].kept)
+			rc = mark_kept(g, i, format("in use"), queue, &qlen);
 	for (size_t i = 0; rc == 0 && i < g->nnodes; i++) {
 		int follows;
 		char *why;
 
-		if (g->nodes[i].kept || g->nodes[i].ntags)
+		if (g->nodes[i].kept || (g->nodes[i].ntags && !is_orphan(g, i)))
 			continue;
 		why = untagged_root(g, i, &follows);
 		if (why)
@@ -474,14 +539,16 @@ static char *delete_reason(const struct repo_graph *g, size_t i)
 	for (size_t k = 0; k < n->ntags; k++) {
 		const struct tag_state *ts = &g->tags[n->tags[k]];
 
-		if (!ts->cosign || node_of(g, ts->subject) == (size_t)-1)
+		if (!ts->cosign)
 			return format("%s", ts->reason ? ts->reason : "dropped by the policy");
 	}
-	if (n->ntags) {
-		/* only cosign tags whose subject goes are left */
-		const struct tag_state *ts = &g->tags[n->tags[0]];
+	for (size_t k = 0; k < n->ntags; k++) {
+		/* cosign tags: of a subject that goes */
+		const struct tag_state *ts = &g->tags[n->tags[k]];
 
-		return format("%s of deleted %s", ts->cosign_kind, rs_digest_short(shortd, ts->subject));
+		if (!ts->orphan)
+			return format("%s of deleted %s", ts->cosign_kind,
+				      rs_digest_short(shortd, ts->subject));
 	}
 	if (n->subject != (size_t)-1)
 		return format("referrer of deleted %s",
@@ -491,6 +558,13 @@ static char *delete_reason(const struct repo_graph *g, size_t i)
 			      index_label(label, sizeof(label), g, n->parents[0]));
 	rs_policy_duration(gr, sizeof(gr), g->policy->untagged_grace);
 	format_age(age, sizeof(age), g->now - n->m->stored_at);
+	if (n->ntags)   /* orphaned cosign tags only */
+		return format("subject gone (%s of missing %s), stored %s ago (grace %s)",
+			      g->tags[n->tags[0]].cosign_kind,
+			      rs_digest_short(shortd, g->tags[n->tags[0]].subject), age, gr);
+	if (n->m->subject[0])
+		return format("subject gone (referrer of missing %s), stored %s ago (grace %s)",
+			      rs_digest_short(shortd, n->m->subject), age, gr);
 	return format("untagged, stored %s ago (grace %s)", age, gr);
 }
 
@@ -704,6 +778,7 @@ static int fill_tags(struct rs_plan_repo *pr, const struct repo_graph *g, int co
 		pt->name = strdup(repo->tags[t].name);
 		rs_strlcpy(pt->digest, repo->tags[t].digest, sizeof(pt->digest));
 		pt->created = ts->created;
+		pt->pushed_at = repo->tags[t].pushed_at;
 		pt->verdict = complete && !g->nodes[ts->node].kept ? RS_VERDICT_DELETE
 								   : RS_VERDICT_KEEP;
 		pt->reason = complete ? tag_reason(g, ts) : strdup(INCOMPLETE_REASON);
@@ -735,8 +810,48 @@ static int fill_manifests(struct rs_plan_repo *pr, struct repo_graph *g)
 	return rc;
 }
 
+/* The in-use references of a plan, and what the plan found of them. */
+struct in_use {
+	struct rs_inuse_match match;
+	struct rs_plan_in_use *summary;
+};
+
+/* Mark the tags and manifests of the repository the in-use lists name. */
+static int mark_in_use(struct repo_graph *g, struct in_use *iu)
+{
+	struct rs_map tags = RS_MAP_INIT_BORROWED;   /* name -> tag index + 1 */
+	size_t i = iu ? rs_inuse_match_first(&iu->match, g->repo->name) : (size_t)-1;
+	int rc = 0;
+
+	for (size_t t = 0; rc == 0 && i != (size_t)-1 && t < g->repo->ntags; t++)
+		rc = rs_map_put(&tags, g->repo->tags[t].name, (void *)(uintptr_t)(t + 1));
+	for (; rc == 0 && i != (size_t)-1; i = rs_inuse_match_next(&iu->match, i)) {
+		const struct rs_image_ref *ref = &iu->match.set->refs[i];
+		const char *digest = NULL;
+
+		if (ref->tag) {
+			uintptr_t t = (uintptr_t)rs_map_get(&tags, ref->tag);
+
+			if (t) {
+				g->tags[t - 1].in_use = 1;
+				digest = g->repo->tags[t - 1].digest;
+			}
+		} else if (node_of(g, ref->digest) != (size_t)-1) {
+			g->nodes[node_of(g, ref->digest)].in_use = 1;
+			digest = ref->digest;
+		}
+		if (digest) {
+			iu->match.found[i] = 1;
+			rc = rs_plan_in_use_found(iu->summary, ref, digest);
+		}
+	}
+	rs_map_release(&tags);
+	return rc;
+}
+
 static int plan_repo(struct rs_plan_repo *pr, const struct rs_repo *repo,
-		     const struct rs_policy *policy, int64_t now, struct blob_uses *blobs)
+		     const struct rs_policy *policy, int64_t now, struct blob_uses *blobs,
+		     struct in_use *in_use)
 {
 	struct repo_graph g;
 	int rc, complete;
@@ -749,6 +864,8 @@ static int plan_repo(struct rs_plan_repo *pr, const struct rs_repo *repo,
 	if (!pr->name)
 		return rs_error_set(RS_ERROR, "out of memory");
 	rc = graph_build(&g);
+	if (rc == 0)
+		rc = mark_in_use(&g, in_use);
 	if (rc < 0)
 		goto done;
 	complete = graph_complete(&g);
@@ -764,6 +881,8 @@ static int plan_repo(struct rs_plan_repo *pr, const struct rs_repo *repo,
 			if (!(g.nodes[i].reason = delete_reason(&g, i)))
 				rc = rs_error_set(RS_ERROR, "out of memory");
 		}
+		pr->note = g.note;
+		g.note = NULL;
 	} else {
 		pr->note = strdup(INCOMPLETE_REASON ": nothing is deleted there");
 		if (!pr->note)
@@ -792,14 +911,32 @@ static int plan_build(struct rs_plan **out, struct rs_inventory *inv,
 	struct blob_uses blobs = {NULL, 0, 0};
 	struct rs_buf summary = RS_BUF_INIT;
 	struct rs_plan *plan = NULL;
+	struct in_use in_use, *iu = NULL;
+	int push_rule = rs_policy_needs_push_times(policy);
 	size_t freed = 0;
 	int rc;
 
 	*out = NULL;
+	if (push_rule >= 0 && !inv->tag_times)
+		return rs_error_set(RS_EUSAGE, "rule '%s' orders by push time (order: pushed), but the "
+				    "tags' push times were not read from the registry's storage: add "
+				    "--storage-root DIR, or --ssh HOST with --storage-root DIR or "
+				    "--registry-config FILE", policy->rules[push_rule].name);
 	rc = rs_plan_new(&plan, inv->registry);
 	if (rc < 0)
 		return rc;
 	plan->created = now;
+	plan->by_push_time = push_rule >= 0;
+	if (policy->in_use) {
+		iu = &in_use;
+		rc = rs_inuse_match_init(&iu->match, policy->in_use, inv->registry);
+		if (rc < 0) {
+			rs_plan_free(plan);
+			return rc;
+		}
+		rc = rs_plan_in_use_start(&plan->in_use, &iu->match);
+		iu->summary = plan->in_use;
+	}
 	rc = rs_policy_describe(&summary, policy);
 	if (rc == 0 && !(plan->policy = rs_buf_detach(&summary)))
 		rc = rs_error_set(RS_ERROR, "out of memory");
@@ -808,7 +945,7 @@ static int plan_build(struct rs_plan **out, struct rs_inventory *inv,
 		rc = rs_error_set(RS_ERROR, "out of memory");
 	for (size_t r = 0; rc == 0 && r < inv->nrepos; r++) {
 		plan->nrepos++;
-		rc = plan_repo(&plan->repos[r], inv->repos[r], policy, now, &blobs);
+		rc = plan_repo(&plan->repos[r], inv->repos[r], policy, now, &blobs, iu);
 		if (consume) {
 			freed += inv->repos[r]->ntags + inv->repos[r]->nmanifests;
 			rs_repo_clear(inv->repos[r]);
@@ -818,10 +955,14 @@ static int plan_build(struct rs_plan **out, struct rs_inventory *inv,
 			}
 		}
 	}
+	if (rc == 0 && iu)
+		rc = rs_plan_in_use_finish(plan->in_use, &iu->match);
 	if (rc == 0) {
 		plan->totals.reclaimable_bytes = reclaimable(&blobs);
 		rs_plan_count(plan);
 	}
+	if (iu)
+		rs_inuse_match_release(&iu->match);
 	free(blobs.v);
 	rs_buf_release(&summary);
 	if (rc < 0) {

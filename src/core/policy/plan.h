@@ -7,24 +7,35 @@
  *      whose read failed (RS_MF_FETCH_FAILED), keeps everything: a failed
  *      lookup never justifies a delete.
  *   2. Each tag is decided by the policy: the first rule that claims it,
- *      keep_tags, keep_last, keep_newer_than; unclaimed tags stay.
- *      keep_last N keeps the tags of the N newest images the rule claims
- *      in the repository (by image date; tags sharing a digest count once;
- *      ties with the Nth are kept); an image with an unknown date counts
- *      as newest: it is kept and takes no place from dated images. Tags
- *      kept by keep_tags are not ranked. Cosign tags
+ *      keep_tags, keep_last, keep_newer_than; unclaimed tags stay; then a
+ *      tag the in-use lists name is kept ("in use") whatever the rules said
+ *      (it still takes its place in the ranking, so the list never changes
+ *      what the rules decide for other tags). keep_last N keeps the tags of the N newest images the rule
+ *      claims in the repository, in the rule's order (created date, push
+ *      time or version: policy/rank.h; tags sharing a digest count once;
+ *      ties with the Nth are kept, and say so); an image the order cannot
+ *      place (unknown date or push time, no version in its names) counts
+ *      as newest: it is kept and takes no place from the others. When a
+ *      rule's dates cannot tell its images apart, the repository's note
+ *      says so. Tags kept by keep_tags are not ranked. Cosign tags
  *      (sha256-HEX.sig/.att/.sbom) are not ranked either: they follow the
- *      manifest they sign.
- *   3. Kept roots: the digests of kept tags; untagged history (no tag, not
- *      a child, not a referrer) that `untagged: keep`, the grace period, an
- *      unknown storage time, or not being listed by the storage keeps; any
- *      manifest with no tag stored less than the grace period ago.
+ *      manifest they sign. A cosign tag whose subject the repository does
+ *      not hold is an orphan, decided like untagged history below ("subject
+ *      gone"), unless every tag of the repository is a cosign tag: that may
+ *      be a signature store (cosign's COSIGN_REPOSITORY), whose subjects
+ *      live elsewhere, so it stays.
+ *   3. Kept roots: the digests of kept tags; manifests the in-use lists
+ *      name by digest; untagged history (no tag, not a child, not a
+ *      referrer of a manifest here), and orphaned signatures and referrers,
+ *      that `untagged: keep`, the grace period, an unknown storage time, or
+ *      not being listed by the storage keeps; any manifest with no tag
+ *      stored less than the grace period ago.
  *   4. The kept set is closed: children of a kept index (recursively), OCI
  *      referrers whose subject is kept, and the digests of cosign tags whose
  *      subject is kept.
  *   5. Everything else is deleted: digests whose tags were all dropped, old
- *      untagged history, children no kept index needs, referrers and
- *      signatures of deleted manifests. A dropped tag on a kept digest stays
+ *      untagged history, old orphans, children no kept index needs,
+ *      referrers and signatures of deleted manifests. A dropped tag on a kept digest stays
  *      (one DELETE would remove every tag on it) and says why.
  * Deletions are ordered so that whatever references a manifest (an index,
  * a referrer, a signature) is deleted before it: parents before children.
@@ -37,6 +48,7 @@
 
 #include "base/digest.h"
 #include "model/inventory.h"
+#include "policy/inuse.h"
 #include "policy/policy.h"
 
 #include <stddef.h>
@@ -51,6 +63,7 @@ struct rs_plan_tag {
 	char *name;
 	char digest[RS_DIGEST_MAX];    /* "" when the tag could not be resolved */
 	int64_t created;               /* image date, RS_TIME_UNKNOWN if unknown */
+	int64_t pushed_at;             /* last push of the tag, RS_TIME_UNKNOWN if unknown */
 	enum rs_verdict verdict;
 	char *reason;
 };
@@ -74,7 +87,8 @@ struct rs_plan_manifest {
 struct rs_plan_repo {
 	char *name;
 	int complete;                  /* 0: read incompletely, nothing deleted */
-	char *note;                    /* why nothing is deleted here, or NULL */
+	char *note;                    /* for people: why nothing is deleted here, or why a
+					* rule's dates cannot tell its images apart; or NULL */
 	struct rs_plan_tag *tags;      /* every tag, by name */
 	size_t ntags;
 	struct rs_plan_manifest *deletions;  /* deletion order: parents first */
@@ -94,6 +108,27 @@ struct rs_plan_totals {
 	int64_t reclaimable_bytes;     /* blob bytes only deleted manifests use; -1 unknown */
 };
 
+/* One reference of the in-use lists, as the plan found it. */
+struct rs_plan_in_use_ref {
+	char *repository;
+	char *reference;               /* the tag, or the digest, as the list names it */
+	char digest[RS_DIGEST_MAX];    /* what it points at; "" when not found */
+	char *source;                  /* "pods.txt:3" */
+};
+
+/* What the in-use lists did (informational: not read back from plan files). */
+struct rs_plan_in_use {
+	uint64_t references;           /* distinct references read */
+	uint64_t this_registry;        /* of them, naming this registry */
+	uint64_t other_registries;     /* naming another registry: ignored */
+	uint64_t image_ids;            /* image IDs, which name no repository: ignored */
+	char *other_hosts;             /* a few of those registries, "docker.io, ghcr.io" */
+	struct rs_plan_in_use_ref *kept;     /* found here: kept, with what they name */
+	size_t nkept;
+	struct rs_plan_in_use_ref *missing;  /* naming this registry, but not found */
+	size_t nmissing;
+};
+
 struct rs_plan {
 	char *registry;
 	int64_t created;               /* the `now` it was decided at */
@@ -101,10 +136,14 @@ struct rs_plan {
 	struct rs_plan_repo *repos;
 	size_t nrepos;
 	struct rs_plan_totals totals;
+	struct rs_plan_in_use *in_use; /* NULL without in-use lists */
+	int by_push_time;              /* a rule ranked by push time: worth showing */
 };
 
 /* Decide every tag and manifest of `inv` under `policy` at time `now`
- * (Unix seconds). *out is the caller's. Fails only when out of memory. */
+ * (Unix seconds). *out is the caller's. Fails with RS_EUSAGE when a rule
+ * orders by push time and the inventory has none (inv->tag_times unset),
+ * else only when out of memory. */
 int rs_plan_build(struct rs_plan **out, const struct rs_inventory *inv,
 		  const struct rs_policy *policy, int64_t now);
 
@@ -127,6 +166,16 @@ void rs_plan_count(struct rs_plan *plan);
 void rs_plan_manifest_release(struct rs_plan_manifest *m);
 void rs_plan_tag_release(struct rs_plan_tag *t);
 void rs_plan_repo_release(struct rs_plan_repo *r);
+void rs_plan_in_use_free(struct rs_plan_in_use *in_use);
+
+/* The planner's bookkeeping of the in-use lists (plan_data.c): start the
+ * summary from the references `m` sorted out, add a reference found in
+ * `repo` (pointing at `digest`), and list those naming this registry that
+ * nothing found. */
+int rs_plan_in_use_start(struct rs_plan_in_use **out, const struct rs_inuse_match *m);
+int rs_plan_in_use_found(struct rs_plan_in_use *u, const struct rs_image_ref *ref,
+			 const char *digest);
+int rs_plan_in_use_finish(struct rs_plan_in_use *u, const struct rs_inuse_match *m);
 
 /* "sha256:0123456789ab" (19 characters), for people; `out` has room for
  * RS_DIGEST_MAX. */

@@ -92,6 +92,7 @@ static cJSON *json_repo(const struct rs_plan_repo *r)
 		cJSON_AddStringToObject(d, "tag", t->name);
 		cJSON_AddStringToObject(d, "digest", t->digest);
 		cJSON_AddItemToObject(d, "created", json_time(t->created));
+		cJSON_AddItemToObject(d, "pushed", json_time(t->pushed_at));
 		cJSON_AddStringToObject(d, "decision",
 					t->verdict == RS_VERDICT_DELETE ? "delete" : "keep");
 		cJSON_AddStringToObject(d, "reason", t->reason ? t->reason : "");
@@ -119,6 +120,53 @@ static cJSON *json_totals(const struct rs_plan_totals *t)
 	return obj;
 }
 
+static cJSON *json_in_use_refs(const struct rs_plan_in_use_ref *refs, size_t n)
+{
+	cJSON *array = cJSON_CreateArray();
+
+	for (size_t i = 0; array && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "repository", refs[i].repository);
+		cJSON_AddStringToObject(o, "reference", refs[i].reference);
+		if (refs[i].digest[0])
+			cJSON_AddStringToObject(o, "digest", refs[i].digest);
+		else
+			cJSON_AddNullToObject(o, "digest");
+		cJSON_AddStringToObject(o, "source", refs[i].source);
+		cJSON_AddItemToArray(array, o);
+	}
+	return array;
+}
+
+static cJSON *json_in_use(const struct rs_plan *plan)
+{
+	const struct rs_plan_in_use *u = plan->in_use;
+	cJSON *obj;
+
+	if (!u)
+		return cJSON_CreateNull();
+	obj = cJSON_CreateObject();
+	if (!obj)
+		return NULL;
+	cJSON_AddNumberToObject(obj, "references", (double)u->references);
+	cJSON_AddNumberToObject(obj, "this_registry", (double)u->this_registry);
+	cJSON_AddNumberToObject(obj, "other_registries", (double)u->other_registries);
+	cJSON_AddNumberToObject(obj, "image_ids", (double)u->image_ids);
+	cJSON_AddItemToObject(obj, "kept", json_in_use_refs(u->kept, u->nkept));
+	cJSON_AddItemToObject(obj, "missing", json_in_use_refs(u->missing, u->nmissing));
+	return obj;
+}
+
+int rs_planfile_in_use_format(char **out, const struct rs_plan *plan)
+{
+	cJSON *obj = json_in_use(plan);
+
+	*out = obj ? cJSON_PrintUnformatted(obj) : NULL;
+	cJSON_Delete(obj);
+	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
+}
+
 int rs_planfile_format(char **out, const struct rs_plan *plan)
 {
 	cJSON *root = cJSON_CreateObject(), *repos, *deletions;
@@ -136,6 +184,8 @@ int rs_planfile_format(char **out, const struct rs_plan *plan)
 	cJSON_AddItemToObject(root, "created", json_time(plan->created));
 	cJSON_AddStringToObject(root, "policy", plan->policy ? plan->policy : "");
 	cJSON_AddItemToObject(root, "totals", json_totals(&plan->totals));
+	if (plan->in_use)
+		cJSON_AddItemToObject(root, "in_use", json_in_use(plan));
 	repos = cJSON_AddArrayToObject(root, "repositories");
 	deletions = cJSON_AddArrayToObject(root, "deletions");
 	for (size_t r = 0; repos && deletions && r < plan->nrepos; r++) {
@@ -343,6 +393,7 @@ static int read_tags(struct rs_plan_repo *r, struct repo_index *ix, const struct
 			return rs_error_set(RS_ERROR, "out of memory");
 		r->ntags++;
 		t->created = RS_TIME_UNKNOWN;
+		t->pushed_at = RS_TIME_UNKNOWN;
 		if ((rc = read_digest(t->digest, rd, item, !r->complete)) < 0)
 			return rc;
 		count = (uintptr_t)rs_map_get(&ix->on_digest, t->digest) + 1;
@@ -364,7 +415,8 @@ static int read_tags(struct rs_plan_repo *r, struct repo_index *ix, const struct
 		t->verdict = strcmp(decision, "delete") == 0 ? RS_VERDICT_DELETE : RS_VERDICT_KEEP;
 		free(t->reason);
 		if ((rc = read_string(&t->reason, rd, item, "reason", 1)) < 0 ||
-		    (rc = read_time(&t->created, rd, item, "created")) < 0)
+		    (rc = read_time(&t->created, rd, item, "created")) < 0 ||
+		    (rc = read_time(&t->pushed_at, rd, item, "pushed")) < 0)
 			return rc;
 	}
 	return 0;

@@ -13,17 +13,20 @@
  *     "repositories": [
  *       {"name": "app", "complete": true, "note": "..." (only when set),
  *        "tags": {"latest": "sha256:...", ...},      the map decided on
- *        "decisions": [{"tag", "digest", "created", "decision", "reason"}],
+ *        "decisions": [{"tag", "digest", "created", "pushed", "decision", "reason"}],
  *        "kept": [{"digest", "media_type", "tags", "reason", "created",
  *                  "stored_at", "size"}]}
  *     ],
  *     "deletions": [                                  parents before children
  *       {"repository", "digest", "tags": [...], "reason", "media_type",
  *        "created", "stored_at", "size", "children": [...], "subject"}
- *     ]
+ *     ],
+ *     "in_use": {"references", "this_registry", "other_registries",   (only with
+ *                "image_ids", "kept": [REF], "missing": [REF]}         in-use lists)
  *   }
+ *   REF = {"repository", "reference" (tag or digest), "digest" (or null), "source"}
  * Dates are RFC 3339 strings or null when unknown; "decision" is "keep" or
- * "delete".
+ * "delete". "in_use" informs people and is not read back.
  *
  * The reader trusts nothing: it checks every name, tag and digest, that
  * each deletion's tags map to its digest in that repository's tag map, and
@@ -40,6 +43,10 @@
 /* The plan as JSON text (pretty-printed, ending in a newline); *out is the
  * caller's. Refuses (RS_ERROR) to produce text holding a registered secret. */
 int rs_planfile_format(char **out, const struct rs_plan *plan);
+
+/* The plan's "in_use" object as JSON text ("null" without in-use lists),
+ * for the run report; *out is the caller's. */
+int rs_planfile_in_use_format(char **out, const struct rs_plan *plan);
 
 /* Parse plan JSON; `name` names the source in messages. *out is the caller's. */
 int rs_planfile_parse(struct rs_plan **out, const char *text, size_t len, const char *name);

@@ -64,7 +64,7 @@ static int regex_too_costly(const char *re)
 }
 
 static const char *const rule_keys[] = {
-	"name", "repos", "tags", "keep", "keep_last", "keep_newer_than", "keep_tags"
+	"name", "repos", "tags", "keep", "keep_last", "keep_newer_than", "keep_tags", "order"
 };
 
 /* ---------------------------------------------------------------- patterns */
@@ -227,6 +227,7 @@ void rs_policy_free(struct rs_policy *policy)
 		rule_release(&policy->rules[i]);
 	free(policy->rules);
 	rs_pattern_list_release(&policy->keep_tags);
+	rs_inuse_free(policy->in_use);
 	free(policy->source);
 	free(policy);
 }
@@ -242,6 +243,27 @@ static int parse_count(int *out, const char *text)
 		return -1;
 	*out = (int)n;
 	return 0;
+}
+
+static int parse_order(enum rs_order *out, const char *text)
+{
+	static const enum rs_order orders[] = {RS_ORDER_CREATED, RS_ORDER_PUSHED, RS_ORDER_VERSION};
+
+	for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+		if (strcmp(text, rs_order_name(orders[i])) == 0) {
+			*out = orders[i];
+			return 0;
+		}
+	return -1;
+}
+
+const char *rs_order_name(enum rs_order order)
+{
+	switch (order) {
+	case RS_ORDER_PUSHED: return "pushed";
+	case RS_ORDER_VERSION: return "version";
+	default: return "created";
+	}
 }
 
 /* A rule's patterns: a list, or one scalar that may hold commas. */
@@ -275,8 +297,8 @@ static int rule_field(struct rs_rule *rule, int *has_keep, const struct rs_confi
 		known |= strcmp(f->key, rule_keys[i]) == 0;
 	if (!known)
 		return rs_error_set(RS_EUSAGE, "%s:%d: unknown key '%s' in a rule (rules take name, "
-				    "repos, tags, keep, keep_last, keep_newer_than, keep_tags)", path,
-				    f->line, f->key);
+				    "repos, tags, keep, keep_last, keep_newer_than, keep_tags, order)",
+				    path, f->line, f->key);
 	snprintf(where, sizeof(where), "%s:%d: '%s'", path, f->value.line, f->key);
 	if (strcmp(f->key, "repos") == 0 || strcmp(f->key, "tags") == 0) {
 		struct rs_pattern_list *list = f->key[0] == 'r' ? &rule->repos : &rule->tags;
@@ -308,6 +330,12 @@ static int rule_field(struct rs_rule *rule, int *has_keep, const struct rs_confi
 		*has_keep = 1;
 		return 0;
 	}
+	if (strcmp(f->key, "order") == 0) {
+		if (parse_order(&rule->order, v) < 0)
+			return rs_error_set(RS_EUSAGE, "%s: invalid value '%s' (use created, pushed or "
+					    "version)", where, v);
+		return 0;
+	}
 	if (strcmp(f->key, "keep_last") == 0) {
 		if (parse_count(&rule->keep_last, v) < 0)
 			return rs_error_set(RS_EUSAGE, "%s: invalid value '%s' (want a number >= 0)",
@@ -326,8 +354,6 @@ static int rule_from_config(struct rs_rule *rule, const struct rs_config_rule *c
 	char fallback[32];
 	int has_keep = 0, rc = 0;
 
-	rule->keep_last = -1;
-	rule->keep_newer_than = -1;
 	rule->line = cr->line;
 	for (size_t i = 0; rc == 0 && i < cr->nfields; i++)
 		rc = rule_field(rule, &has_keep, &cr->fields[i], path);
@@ -363,6 +389,7 @@ static int add_rule(struct rs_policy *policy, struct rs_rule **out)
 	memset(*out, 0, sizeof(**out));
 	(*out)->keep_last = -1;
 	(*out)->keep_newer_than = -1;
+	(*out)->order = policy->order;
 	return 0;
 }
 
@@ -441,6 +468,43 @@ static int rule_from_settings(struct rs_policy *policy, const struct rs_config *
 	return 0;
 }
 
+/* Push times come from the storage view alone: without one, say what to add
+ * before anything is scanned. */
+static int check_push_times(const struct rs_policy *policy, const struct rs_settings *s)
+{
+	int rule = rs_policy_needs_push_times(policy);
+
+	if (rule < 0 || (s->ssh && *s->ssh) || (s->storage_root && *s->storage_root) ||
+	    (s->registry_config && *s->registry_config))
+		return 0;
+	return rs_error_set(RS_EUSAGE, "rule '%s' orders by push time (order: pushed), which only "
+			    "the registry's storage knows: add --storage-root DIR (the storage on "
+			    "this machine), or --ssh HOST with --storage-root DIR or "
+			    "--registry-config FILE (on the registry host)",
+			    policy->rules[rule].name);
+}
+
+static int read_in_use(struct rs_policy *policy, const struct rs_settings *s)
+{
+	int from_stdin = 0, rc;
+
+	if (!s->in_use.count)
+		return 0;
+	for (size_t i = 0; i < s->in_use.count; i++) {
+		if (strcmp(s->in_use.items[i], "-") != 0)
+			continue;
+		if (from_stdin++)
+			return rs_error_set(RS_EUSAGE, "--in-use: standard input ('-') can be read once");
+		if (s->password_stdin)
+			return rs_error_set(RS_EUSAGE, "--in-use - and --password-stdin both read "
+					    "standard input: give the password another way");
+	}
+	rc = rs_inuse_new(&policy->in_use);
+	for (size_t i = 0; rc == 0 && i < s->in_use.count; i++)
+		rc = rs_inuse_read(policy->in_use, s->in_use.items[i]);
+	return rc;
+}
+
 int rs_policy_build(struct rs_policy **out, const struct rs_config *cfg,
 		    const struct rs_settings *s)
 {
@@ -454,6 +518,11 @@ int rs_policy_build(struct rs_policy **out, const struct rs_config *cfg,
 		return rs_error_set(RS_ERROR, "out of memory");
 	policy->untagged_delete = !s->untagged || strcmp(s->untagged, "keep") != 0;
 	policy->untagged_grace = s->untagged_grace >= 0 ? s->untagged_grace : 24 * 3600;
+	if (s->order && parse_order(&policy->order, s->order) < 0) {
+		rc = rs_error_set(RS_EUSAGE, "invalid value '%s' for 'order' (use created, pushed or "
+				  "version)", s->order);
+		goto fail;
+	}
 	rc = rs_pattern_list_parse(&policy->keep_tags, s->keep_tags, "--keep-tags");
 	if (rc < 0)
 		goto fail;
@@ -468,6 +537,10 @@ int rs_policy_build(struct rs_policy **out, const struct rs_config *cfg,
 	} else {
 		rc = rs_buf_puts(&source, "none");
 	}
+	if (rc == 0)
+		rc = check_push_times(policy, s);
+	if (rc == 0)
+		rc = read_in_use(policy, s);
 	if (rc < 0)
 		goto fail;
 	policy->source = rs_buf_detach(&source);
@@ -485,10 +558,24 @@ fail:
 
 int rs_policy_needs_dates(const struct rs_policy *policy)
 {
-	for (size_t i = 0; i < policy->nrules; i++)
-		if (policy->rules[i].keep == RS_RULE_KEEP_SOME)
+	for (size_t i = 0; i < policy->nrules; i++) {
+		const struct rs_rule *rule = &policy->rules[i];
+
+		if (rule->keep == RS_RULE_KEEP_SOME &&
+		    (rule->order == RS_ORDER_CREATED ||
+		     (rule->order == RS_ORDER_VERSION && rule->keep_newer_than >= 0)))
 			return 1;
+	}
 	return 0;
+}
+
+int rs_policy_needs_push_times(const struct rs_policy *policy)
+{
+	for (size_t i = 0; i < policy->nrules; i++)
+		if (policy->rules[i].keep == RS_RULE_KEEP_SOME &&
+		    policy->rules[i].order == RS_ORDER_PUSHED)
+			return (int)i;
+	return -1;
 }
 
 int rs_policy_claim(const struct rs_policy *policy, const char *repo, const char *tag)
@@ -588,6 +675,8 @@ static int describe_rule(struct rs_buf *out, const struct rs_rule *rule)
 	if (rc == 0 && rule->keep_newer_than >= 0)
 		rc = rs_buf_printf(out, "%skeep_newer_than %s", rule->keep_last >= 0 ? ", " : "",
 				   rs_policy_duration(d, sizeof(d), rule->keep_newer_than));
+	if (rc == 0 && rule->keep == RS_RULE_KEEP_SOME && rule->order != RS_ORDER_CREATED)
+		rc = rs_buf_printf(out, ", order %s", rs_order_name(rule->order));
 	if (rc == 0 && rule->keep_tags.count) {
 		rc = rs_buf_puts(out, ", ");
 		if (rc == 0)
@@ -613,6 +702,9 @@ int rs_policy_describe(struct rs_buf *out, const struct rs_policy *policy)
 		if (rc == 0)
 			rc = describe_patterns(out, "keep_tags", &policy->keep_tags);
 	}
+	if (rc == 0 && policy->in_use)
+		rc = rs_buf_printf(out, "; images in use kept (%zu reference%s read)",
+				   policy->in_use->nrefs, policy->in_use->nrefs == 1 ? "" : "s");
 	if (rc == 0 && policy->untagged_delete)
 		rc = rs_buf_printf(out, "; untagged: delete after %s",
 				   rs_policy_duration(grace, sizeof(grace), policy->untagged_grace));

@@ -9,6 +9,21 @@
  * `keep_newer_than: 30d` (a tag survives if either keeps it); tags matching
  * its `keep_tags`, or the policy-wide keep_tags, are always kept.
  *
+ * What "newest" means is the rule's `order`:
+ *   - created (the default): the image's `created` date from its config;
+ *   - pushed: when the tag was last pushed, which only the storage view
+ *     knows (its `current/link`'s time): a policy that needs it without a
+ *     storage view (`ssh`, `storage_root` or `registry_config`) is a usage
+ *     error that says what to add;
+ *   - version: the tag names compared as versions (policy/version.h);
+ *     keep_newer_than then still goes by the created date.
+ * A rule's own `order:` wins; else the setting `order` (the top level of
+ * the config file, REGSWEEP_ORDER, --order), which is also the command-line
+ * rule's.
+ *
+ * Images in use (`in_use`: lists of image references, policy/inuse.h) are
+ * kept whatever the rules say; rs_policy_build reads those lists.
+ *
  * Patterns are globs (fnmatch without flags: a star also matches a slash,
  * so "app/" + star matches `app/web/api`), or POSIX extended regular
  * expressions after a `regex:` prefix, anchored at both ends. A list in
@@ -36,6 +51,7 @@
 #include "base/buf.h"
 #include "config/configfile.h"
 #include "config/settings.h"
+#include "policy/inuse.h"
 
 #include <regex.h>
 #include <stddef.h>
@@ -52,6 +68,12 @@ struct rs_pattern_list {
 	size_t count;          /* 0: matches everything */
 };
 
+enum rs_order {
+	RS_ORDER_CREATED = 0,  /* order: created, the image's config date */
+	RS_ORDER_PUSHED,       /* order: pushed, the tag's last push (storage view) */
+	RS_ORDER_VERSION       /* order: version, the tag name as a version */
+};
+
 enum rs_rule_keep {
 	RS_RULE_KEEP_ALL = 0,  /* keep: all */
 	RS_RULE_KEEP_NONE,     /* keep: none */
@@ -66,6 +88,7 @@ struct rs_rule {
 	enum rs_rule_keep keep;
 	int keep_last;                 /* -1: not set */
 	int64_t keep_newer_than;       /* seconds, -1: not set */
+	enum rs_order order;           /* what "newest" means */
 	int line;                      /* line in the config file, 0 if none */
 };
 
@@ -75,20 +98,30 @@ struct rs_policy {
 	struct rs_pattern_list keep_tags;  /* policy-wide: always kept */
 	int untagged_delete;               /* untagged: delete (1) or keep (0) */
 	int64_t untagged_grace;            /* seconds */
+	enum rs_order order;               /* the default for rules that name none */
+	struct rs_inuse *in_use;           /* images in use, or NULL when none is listed */
 	char *source;                      /* "config file 'x'", "command line", "none" */
 };
 
 /* Build the policy from the config file's rules (cfg may be NULL) and the
- * settings, as described above. *out is the caller's. Fails with
- * RS_EUSAGE and a message naming the file, line and key (or the option)
- * for unknown rule keys, bad values, invalid patterns and contradictory
- * rules. */
+ * settings, as described above, reading the in-use lists the settings name
+ * ("-": standard input). *out is the caller's. Fails with RS_EUSAGE and a
+ * message naming the file, line and key (or the option) for unknown rule
+ * keys, bad values, invalid patterns, contradictory rules, `order: pushed`
+ * without a storage view, and in-use lists that cannot be read. */
 int rs_policy_build(struct rs_policy **out, const struct rs_config *cfg,
 		    const struct rs_settings *s);
 void rs_policy_free(struct rs_policy *policy);
 
-/* Does deciding need image dates (a keep_last or keep_newer_than rule)? */
+/* Does deciding need image dates (a keep_last or keep_newer_than rule that
+ * orders by created date, or a keep_newer_than rule that orders by version)? */
 int rs_policy_needs_dates(const struct rs_policy *policy);
+
+/* The first rule that ranks by push time (order: pushed), or -1. */
+int rs_policy_needs_push_times(const struct rs_policy *policy);
+
+/* "created", "pushed", "version". */
+const char *rs_order_name(enum rs_order order);
 
 /* The index of the rule that claims `tag` in `repo`, or -1 if none does. */
 int rs_policy_claim(const struct rs_policy *policy, const char *repo, const char *tag);

@@ -42,6 +42,7 @@ void rs_report_free(struct rs_report *r)
 	if (r->gc)
 		rs_collect_release(r->gc);
 	free(r->gc);
+	free(r->in_use_json);
 	free(r->registry);
 	free(r);
 }
@@ -146,6 +147,12 @@ void rs_report_set_apply(struct rs_report *r, struct rs_apply_result *result)
 {
 	rs_apply_result_free(r->apply);
 	r->apply = result;
+}
+
+void rs_report_set_in_use(struct rs_report *r, char *json)
+{
+	free(r->in_use_json);
+	r->in_use_json = json;
 }
 
 void rs_report_set_gc(struct rs_report *r, struct rs_collect *gc)
@@ -304,7 +311,7 @@ static void add_apply(cJSON *root, const struct rs_apply_result *apply)
 
 int rs_report_json(char **out, const struct rs_report *r, int per_repo)
 {
-	cJSON *root = cJSON_CreateObject(), *stages, *errors, *gc;
+	cJSON *root = cJSON_CreateObject(), *stages, *errors, *gc, *in_use;
 	char when[40];
 
 	*out = NULL;
@@ -360,6 +367,8 @@ int rs_report_json(char **out, const struct rs_report *r, int per_repo)
 	errors = cJSON_AddArrayToObject(root, "errors");
 	for (size_t i = 0; i < r->nerrors; i++)
 		cJSON_AddItemToArray(errors, cJSON_CreateString(r->errors[i]));
+	in_use = r->in_use_json ? cJSON_Parse(r->in_use_json) : NULL;
+	cJSON_AddItemToObject(root, "in_use", in_use ? in_use : cJSON_CreateNull());
 	*out = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!*out)

@@ -12,7 +12,8 @@
  *    "stages":[{"name", "status":"ok"|"failed"|"skipped"|"partial", "seconds", "error"}],
  *    "deletions":[{"repository","digest","media_type","tags","reason","outcome","detail"}],
  *    "skips":[ same shape, the deletions that did not happen ],
- *    "apply":{counts...}|null, "gc":{...}|null, "errors":[message...]}
+ *    "apply":{counts...}|null, "gc":{...}|null, "errors":[message...],
+ *    "in_use":{...}|null   (the plan's "in_use": what the in-use lists kept)}
  *   FIGURES = {"repositories","tags","manifests","blobs","bytes"
  *              [,"storage_blobs","storage_bytes"]}
  */
@@ -62,6 +63,7 @@ struct rs_report {
 	size_t nstages;
 	struct rs_apply_result *apply; /* owned, or NULL */
 	struct rs_collect *gc;         /* owned (rs_collect_release, free), or NULL */
+	char *in_use_json;             /* the plan's in-use summary as JSON, or NULL */
 	char **errors;                 /* messages, owned */
 	size_t nerrors;
 	int exit_code;
@@ -85,6 +87,7 @@ int rs_report_figures(struct rs_report *report, int after, const struct rs_stats
  * the report releases and frees it). */
 void rs_report_set_apply(struct rs_report *report, struct rs_apply_result *result);
 void rs_report_set_gc(struct rs_report *report, struct rs_collect *gc);
+void rs_report_set_in_use(struct rs_report *report, char *json);
 
 /* Remember an error message (copied). */
 int rs_report_error(struct rs_report *report, const char *message);

@@ -49,9 +49,10 @@ struct rs_scan_options {
 	struct rs_cache *cache;     /* content-addressed cache, may be NULL */
 	rs_scan_progress_fn progress;
 	void *progress_userdata;
+	int need_tag_times;         /* each tag's push time, from the storage view (job/) */
 };
 
-#define RS_SCAN_OPTIONS_INIT { 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
+#define RS_SCAN_OPTIONS_INIT { 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /* Parse "K/N" (1 <= K <= N). */
 int rs_shard_parse(int *index, int *count, const char *text);
