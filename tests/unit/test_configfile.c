@@ -239,3 +239,16 @@ Test(configfile, missing_file)
 	cr_assert_null(cfg);
 	cr_assert(strstr(rs_error_message(), "'no-such-config.yml'"));
 }
+
+Test(configfile, the_deadline_from_the_file)
+{
+	struct rs_config *cfg = parse_ok("deadline: 90m\n");
+	struct rs_settings s;
+
+	rs_settings_init(&s);
+	cr_assert_eq(rs_config_apply_settings(cfg, &s), 0, "%s", rs_error_message());
+	cr_assert_eq(s.deadline, 90 * 60);
+	cr_assert_eq(s.sources[rs_settings_lookup("deadline")], RS_SRC_FILE);
+	rs_settings_release(&s);
+	rs_config_free(cfg);
+}
