@@ -92,8 +92,7 @@ for prog in fault-server test_apply test_referrers; do
 	check "$prog is built" test -x "$clone/$prog"
 done
 for t in test_apply test_referrers tests/integration/faults; do
-	trs=$clone/$t.trs
-	[[ $t == tests/* ]] && trs=$clone/$t.sh.trs
+	trs=$clone/$t.trs   # automake: tests/integration/faults.sh -> faults.trs
 	passed=$(grep -c '^:test-result: PASS' "$trs" 2>/dev/null || true)
 	skipped=$(grep -c '^:test-result: SKIP' "$trs" 2>/dev/null || true)
 	ok "$((passed == 0))" "${t##*/} ran: $passed cases passed"
