@@ -27,7 +27,7 @@ _regsweep()
 		COMPREPLY=($(compgen -W "delete keep" -- "$cur"))
 		return ;;
 	-r|--registry|-u|--username|-j|--jobs|--rate|--connect-timeout|--timeout|--retries|\
-	--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
+	--deadline|--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
 	--untagged-grace|--ssh|--ssh-timeout|--command-timeout|--before-gc|--after-gc|--gc-command)
 		return ;;
 	esac
