@@ -108,8 +108,8 @@ static const struct {
 	{"reset", FT_RESET, "the connection closed mid-body"},
 	{"stall", FT_STALL, "half a body, then nothing"},
 	{"stall-forever", FT_STALL_FOREVER, "10 bytes of a body, then nothing, never resuming"},
-	{"flaky", FT_FLAKY, "--status (503, Retry-After: 0) to --fail-percent (50) of all "
-	 "requests; half the failed DELETEs happen anyway"},
+	{"flaky", FT_FLAKY, "--status (503, Retry-After: 0, or --retry-after VALUE|none) to "
+	 "--fail-percent (50) of all requests; half the failed DELETEs happen anyway"},
 	{"stall-headers", FT_STALL_HEADERS, "the request accepted, then no answer at all"},
 	{"drip", FT_DRIP, "a body one byte every half second"},
 	{"blob-redirect", FT_BLOB_REDIRECT, "blobs redirect to another server"},
@@ -813,7 +813,8 @@ static int flaky(struct MHD_Connection *c, const char *url, const char *method,
 		       delete_manifest(ref + 11) == 202;
 	logf_line("flaky %u %s %s%s", S.status, method, url, apply_anyway ? " (deleted anyway)" : "");
 	r = buffer_response(body, sizeof(body) - 1, "application/json");
-	add_header(r, "Retry-After", S.retry_after ? S.retry_after : "0");
+	if (!S.retry_after || strcmp(S.retry_after, "none") != 0)   /* "none": no header */
+		add_header(r, "Retry-After", S.retry_after ? S.retry_after : "0");
 	*ret = queue(c, S.status, r);
 	return 1;
 }
