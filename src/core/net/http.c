@@ -447,6 +447,7 @@ static int may_retry(struct rs_http *http, struct rs_http_req *req, CURLcode cc,
 	int shift;
 	curl_off_t retry_after = 0;
 	int said_when = cc == CURLE_OK && req->said_when;
+	int64_t start;
 
 	*server_asked = 0;
 	if (!req->retryable || http->opts.retries <= 0 || req->attempts >= MAX_TRIES)
@@ -485,7 +486,11 @@ static int may_retry(struct rs_http *http, struct rs_http_req *req, CURLcode cc,
 		}
 		*server_asked = retry_after > 0;
 	}
-	if (req->first_ms + http->budget_ms - (now_ms() + delay) < MIN_TRY_MS)
+	/* the try would start after this delay and any client-wide pause */
+	start = now_ms() + delay;
+	if (start < http->pause_until_ms)
+		start = http->pause_until_ms;
+	if (req->first_ms + http->budget_ms - start < MIN_TRY_MS)
 		return 0;
 	*delay_ms = delay;
 	return 1;
