@@ -45,7 +45,7 @@ while [[ $# -gt 0 ]]; do
 		tests=$2 sanitize=0 flow=0
 		shift
 		;;
-	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) echo "test.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
