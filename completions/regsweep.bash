@@ -33,7 +33,7 @@ _regsweep()
 		COMPREPLY=($(compgen -W "created pushed version" -- "$cur"))
 		return ;;
 	-r|--registry|-u|--username|-j|--jobs|--rate|--connect-timeout|--timeout|--retries|\
-	--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
+	--deadline|--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
 	--untagged-grace|--ssh|--ssh-timeout|--command-timeout|--before-gc|--after-gc|--gc-command|\
 	--notify)
 		return ;;

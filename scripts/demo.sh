@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh: the seed's experiment on loopback, start to finish.
 #
-# Installs what it needs (Debian 12), builds regsweep, starts a throwaway
+# Installs what it needs (Debian 12), builds regsweep (configured exactly as
+# scripts/test.sh configures it, test libraries included, so that the test
+# command finds a whole tree; scripts/lib/deps.sh), starts a throwaway
 # registry and an sshd on 127.0.0.1 with temporary storage and keys, pushes
 # noise (PUSHES pushes to one tag leave PUSHES-1 untagged manifests behind,
 # plus a multi-arch image and a few release tags), then runs

@@ -5,6 +5,12 @@
  * fails after deletes were made does not hide them: the report still says
  * what was deleted, and GC (whose after-GC command the remote script runs
  * on every way out) still runs unless the user interrupted the run.
+ *
+ * --deadline: once it has passed, no stage starts and the one running
+ * starts nothing new (base/cancel.h); what is in flight finishes (a GC
+ * under way runs to its end, after-GC command included), the stage that
+ * was cut short and those not started are reported, and the run ends done
+ * in part (exit 3) with its report.
  */
 #include "act/apply.h"
 #include "cli.h"
@@ -62,7 +68,8 @@ static void stage_end(struct run *run, const char *name, int rc)
 	enum rs_stage_status status = RS_STAGE_OK;
 	const char *error = NULL;
 
-	if (rc == RS_EPARTIAL || rc == RS_ECONFLICT) {
+	if (rc == RS_EPARTIAL || rc == RS_ECONFLICT ||
+	    (rc == RS_ECANCELLED && rs_deadline_passed())) {
 		status = RS_STAGE_PARTIAL;
 		error = rs_error_message();
 		run->partial = 1;
@@ -87,6 +94,18 @@ static void stage_end(struct run *run, const char *name, int rc)
 		return;
 	}
 	rs_report_stage(run->report, name, status, now_s() - run->stage_started, NULL);
+}
+
+/* Past the deadline no stage starts: record `name` as skipped and say so.
+ * Returns 1 when it was skipped. */
+static int skipped_past_deadline(struct run *run, const char *name)
+{
+	if (!rs_deadline_passed())
+		return 0;
+	rs_report_stage(run->report, name, RS_STAGE_SKIPPED, 0, rs_stop_reason());
+	run->partial = 1;
+	rs_log(RS_LOG_WARN, "%s: not started: %s", name, rs_stop_reason());
+	return 1;
 }
 
 /* Scan the registry (and its storage, when configured) into *inv and
@@ -145,6 +164,8 @@ static int stage_plan(struct run *run)
 	struct rs_buf line = RS_BUF_INIT;
 	int rc;
 
+	if (skipped_past_deadline(run, "plan"))
+		return RS_ECANCELLED;
 	stage_begin(run, "planning");
 	rc = rs_plan_build(&run->plan, run->before, run->policy, (int64_t)time(NULL));
 	if (rc == 0 && cli_plan_format_totals(&line, run->plan) == 0)
@@ -167,6 +188,8 @@ static int stage_apply(struct run *run)
 	struct rs_apply_options opts = RS_APPLY_OPTIONS_INIT;
 	int rc;
 
+	if (skipped_past_deadline(run, "apply"))
+		return RS_ECANCELLED;
 	stage_begin(run, ctx->settings.dry_run ? "checking what apply would delete"
 					       : "deleting unreferenced manifests");
 	opts.backup_dir = ctx->settings.backup_dir;
@@ -196,6 +219,8 @@ static int stage_gc(struct run *run)
 		rs_report_stage(run->report, "gc", RS_STAGE_SKIPPED, 0, "interrupted");
 		return 0;
 	}
+	if (skipped_past_deadline(run, "gc"))
+		return 0;
 	stage_begin(run, ctx->settings.dry_run ? "garbage collection, dry run"
 					       : "garbage collection on the registry host");
 	c = calloc(1, sizeof(*c));
@@ -300,7 +325,7 @@ int cmd_run(struct cli_ctx *ctx)
 		goto finish;
 	stage_apply(&run);
 	stage_gc(&run);
-	if (!ctx->settings.dry_run && !rs_interrupted())
+	if (!ctx->settings.dry_run && !rs_interrupted() && !skipped_past_deadline(&run, "stats-after"))
 		stage_after(&run);
 finish:
 	run.report->finished = (int64_t)time(NULL);
@@ -310,6 +335,9 @@ finish:
 	rc = write_outputs(&run);
 	if (rc == 0 && run.failed)
 		rc = rs_error_set(run.first_rc, "%s", run.first_failure);
+	else if (rc == 0 && run.partial && rs_deadline_passed())
+		rc = rs_error_set(RS_EPARTIAL, "done in part: %s, so the run stopped where it was "
+				  "(see the report)", rs_stop_reason());
 	else if (rc == 0 && run.partial)
 		rc = rs_error_set(RS_EPARTIAL, "done in part: some deletions were skipped or some "
 				  "repositories could not be read (see the report)");

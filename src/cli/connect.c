@@ -1,6 +1,7 @@
 /* connect.c: building the transport, authenticator and registry from settings. */
 #include "cli.h"
 #include "progress.h"
+#include "base/cancel.h"
 #include "net/credentials.h"
 #include "base/error.h"
 #include "base/file.h"
@@ -22,6 +23,10 @@ int cli_exit_code(int rc)
 	case RS_EPARTIAL:
 	case RS_ECONFLICT:
 		return CLI_EXIT_PARTIAL;
+	case RS_ECANCELLED:
+		/* stopped by the run's deadline: done in part, as the report says;
+		 * by a signal: a failure */
+		return rs_deadline_passed() ? CLI_EXIT_PARTIAL : CLI_EXIT_FAILED;
 	default:
 		return CLI_EXIT_FAILED;
 	}

@@ -65,7 +65,7 @@ const struct cli_command cli_commands[] = {
 /* Settings that are global: they apply to every command that talks to a registry. */
 static const char *const global_opts[] = {
 	"registry", "username", "password_file", "password_stdin", "token_file", "cacert", "cert",
-	"key", "insecure", "jobs", "rate", "connect_timeout", "timeout", "retries", "page_size", "config",
+	"key", "insecure", "jobs", "rate", "connect_timeout", "timeout", "retries", "deadline", "page_size", "config",
 	"verbose", "quiet", "progress", NULL
 };
 
@@ -371,6 +371,16 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		goto fail;
 
+	if (ctx.settings.deadline > 0) {
+		int64_t d = ctx.settings.deadline;
+		char what[64];
+
+		/* the whole run, from now: past it nothing new starts (base/cancel.h) */
+		snprintf(what, sizeof(what), "--deadline %lld%s",
+			 (long long)(d % 3600 == 0 ? d / 3600 : d % 60 == 0 ? d / 60 : d),
+			 d % 3600 == 0 ? "h" : d % 60 == 0 ? "m" : "s");
+		rs_deadline_set(d, what);
+	}
 	install_signals();
 	rc = cmd->run(&ctx);
 fail:

@@ -6,14 +6,17 @@
  * keep-last-2 policy deletes; any other repository name the catalog
  * mentions serves the same; DELETE works) and breaks it the one way the
  * scenario names: garbage JSON, digests that lie, index loops, pagination
- * loops, bodies far larger than a manifest, error storms, connection resets,
- * stalls, redirects to another server, deletes that do not happen. Only
+ * loops, bodies far larger than a manifest, error storms, a registry that
+ * fails half of all requests (reads and writes), connection resets, stalls
+ * (one that never resumes), redirects to another server, deletes that do
+ * not happen. Only
  * faults a real registry will not produce belong here; the rest is tested
  * against docker-registry itself.
  *
- *   fault-server SCENARIO [--on catalog|tags|manifest|blob|all] [--status N]
+ *   fault-server SCENARIO [--on catalog|tags|manifest|blob|all|delete] [--status N]
  *                [--fault-after N] [--recover-after K] [--retry-after VALUE]
- *                [--auth basic|bearer]
+ *                [--auth basic|bearer] [--fail-percent P] [--seed N]
+ *                [--delete-anyway 0|1]
  *                [--stall-seconds N] [--lifetime N] [--log FILE]
  *   fault-server --list
  *
@@ -24,7 +27,10 @@
  * --lifetime seconds. Each request is logged as one line: "main|other METHOD URL
  * auth=none|basic|bearer|bad"; the other server also logs every header it
  * receives ("other-header NAME: VALUE") so a test can prove that
- * credentials never reach it. Credentials come from the environment
+ * credentials never reach it. A manifest really deleted is logged as
+ * "deleted DIGEST", and a flaky failure as "flaky STATUS METHOD URL"
+ * (with " (deleted anyway)" when a failed DELETE still happened).
+ * Credentials come from the environment
  * (FAULT_SERVER_USER, FAULT_SERVER_PASSWORD, FAULT_SERVER_TOKEN).
  * Everything is bounded: connections, threads, stalls, body sizes, lifetime.
  */
@@ -69,7 +75,7 @@ enum fault {
 	FT_BLOB_REDIRECT, FT_MANIFEST_REDIRECT, FT_DELETE_LIE,
 	FT_NOT_REGISTRY, FT_BAD_NAMES, FT_BAD_TAGS, FT_BAD_CHILD_DIGEST, FT_BAD_SIZE,
 	FT_TOKEN_MALFORMED, FT_TOKEN_HUGE, FT_CHALLENGE_MALFORMED, FT_ALWAYS_401, FT_TAG_MOVES,
-	FT_ECHO_AUTH
+	FT_ECHO_AUTH, FT_FLAKY, FT_STALL_FOREVER
 };
 
 static const struct {
@@ -101,6 +107,9 @@ static const struct {
 	{"storm", FT_STORM, "--status answers (500/502/503/429) on --on requests"},
 	{"reset", FT_RESET, "the connection closed mid-body"},
 	{"stall", FT_STALL, "half a body, then nothing"},
+	{"stall-forever", FT_STALL_FOREVER, "10 bytes of a body, then nothing, never resuming"},
+	{"flaky", FT_FLAKY, "--status (503, Retry-After: 0, or --retry-after VALUE|none) to "
+	 "--fail-percent (50) of all requests; half the failed DELETEs happen anyway"},
 	{"stall-headers", FT_STALL_HEADERS, "the request accepted, then no answer at all"},
 	{"drip", FT_DRIP, "a body one byte every half second"},
 	{"blob-redirect", FT_BLOB_REDIRECT, "blobs redirect to another server"},
@@ -119,7 +128,9 @@ static const struct {
 	{"echo-auth", FT_ECHO_AUTH, "manifest errors quote the Authorization header back"},
 };
 
-enum target { T_NONE = 0, T_CATALOG = 1, T_TAGS = 2, T_MANIFEST = 4, T_BLOB = 8, T_ALL = 15 };
+/* What a fault applies to (--on): "all" is every read; DELETE is asked for by name. */
+enum target { T_NONE = 0, T_CATALOG = 1, T_TAGS = 2, T_MANIFEST = 4, T_BLOB = 8, T_ALL = 15,
+	      T_DELETE = 16 };
 enum auth_mode { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 /* A stored document: digest, media type, body. */
@@ -137,6 +148,9 @@ static struct {
 	long recover_after;           /* faulty answers before behaving; -1 never */
 	long fault_after;             /* good answers before the faults begin */
 	const char *retry_after;
+	int fail_percent;             /* flaky: share of requests that fail */
+	int delete_anyway;            /* storm --on delete: the DELETE happens, its answer is lost */
+	unsigned seed;                /* flaky: the dice, for a run that can be replayed */
 	enum auth_mode auth;
 	int stall_seconds;
 	int lifetime;
@@ -160,9 +174,11 @@ static struct {
 	long targeted;                /* requests the fault could apply to */
 	long old_reads;               /* tag-moves: reads of tag 'old' */
 	long requests;
+	unsigned rng;                 /* flaky */
 	char deleted[16][72];         /* manifests really deleted (not in delete-lie) */
 	int ndeleted;
 } S = { .status = 503, .recover_after = -1, .stall_seconds = 120, .lifetime = 600,
+	.fail_percent = 50,
 	.lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -419,7 +435,7 @@ struct stream {
 	uint64_t total;
 	uint64_t cut;
 	char fill;
-	enum { S_WHOLE, S_RESET, S_STALL, S_DRIP } action;
+	enum { S_WHOLE, S_RESET, S_STALL, S_DRIP, S_STALL_FOREVER } action;
 };
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -436,6 +452,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	} else if (pos >= st->cut) {
 		if (st->action == S_STALL)
 			wait_or_stop((long)S.stall_seconds * 1000);
+		else if (st->action == S_STALL_FOREVER)   /* until the server stops */
+			wait_or_stop((long)S.lifetime * 1000);
 		return MHD_CONTENT_READER_END_WITH_ERROR;   /* closes the connection */
 	}
 	if (st->action != S_DRIP && st->cut - pos < max)
@@ -515,7 +533,8 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, const char *type, c
 	memcpy(st->head, body, len);
 	st->head_len = len;
 	st->total = len;
-	st->cut = action == S_WHOLE ? len : len / 2;
+	st->cut = action == S_WHOLE ? len : action == S_STALL_FOREVER ? (len < 10 ? len : 10)
+		: len / 2;
 	st->fill = ' ';
 	st->action = action;
 	r = MHD_create_response_from_callback(chunked ? MHD_SIZE_UNKNOWN : st->total, 4096,
@@ -581,6 +600,9 @@ static int generic_fault(unsigned kind, int *action)
 		return take_fault(kind);
 	case FT_DRIP:
 		*action = S_DRIP;
+		return take_fault(kind);
+	case FT_STALL_FOREVER:
+		*action = S_STALL_FOREVER;
 		return take_fault(kind);
 	default:
 		return 0;
@@ -751,6 +773,52 @@ static enum MHD_Result route_tags(struct MHD_Connection *c, const char *name)
 	return send_doc(c, T_TAGS, "application/json", body, len, NULL);
 }
 
+/* DELETE a manifest by digest: 202, 400 (not a digest) or 404. */
+static unsigned delete_manifest(const char *ref)
+{
+	const struct doc *d = find_doc(ref);
+
+	if (strncmp(ref, "sha256:", 7) != 0)
+		return 400;
+	if (!d)
+		return 404;
+	if (S.fault != FT_DELETE_LIE) {   /* the liar answers 202 and keeps it */
+		pthread_mutex_lock(&S.lock);
+		if (S.ndeleted < 16)
+			strcpy(S.deleted[S.ndeleted++], d->digest);
+		pthread_mutex_unlock(&S.lock);
+		logf_line("deleted %s", d->digest);
+	}
+	return 202;
+}
+
+/* flaky: does this request fail? Then answer --status with Retry-After
+ * (--retry-after, "0" by default); a failed DELETE happens anyway half the
+ * time, as behind a proxy that gave up waiting for the registry. */
+static int flaky(struct MHD_Connection *c, const char *url, const char *method,
+		 enum MHD_Result *ret)
+{
+	static const char body[] = "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"flaky\"}]}";
+	struct MHD_Response *r;
+	int fail, apply_anyway;
+	const char *ref = strstr(url, "/manifests/");
+
+	pthread_mutex_lock(&S.lock);
+	fail = (int)(rand_r(&S.rng) % 100) < S.fail_percent;
+	apply_anyway = rand_r(&S.rng) % 2;
+	pthread_mutex_unlock(&S.lock);
+	if (!fail)
+		return 0;
+	apply_anyway = apply_anyway && strcmp(method, "DELETE") == 0 && ref &&
+		       delete_manifest(ref + 11) == 202;
+	logf_line("flaky %u %s %s%s", S.status, method, url, apply_anyway ? " (deleted anyway)" : "");
+	r = buffer_response(body, sizeof(body) - 1, "application/json");
+	if (!S.retry_after || strcmp(S.retry_after, "none") != 0)   /* "none": no header */
+		add_header(r, "Retry-After", S.retry_after ? S.retry_after : "0");
+	*ret = queue(c, S.status, r);
+	return 1;
+}
+
 static enum MHD_Result route_manifest(struct MHD_Connection *c, const char *method,
 				      const char *ref)
 {
@@ -767,16 +835,18 @@ static enum MHD_Result route_manifest(struct MHD_Connection *c, const char *meth
 		return send_text(c, 400, "application/json", body, strlen(body), NULL);
 	}
 	if (strcmp(method, "DELETE") == 0) {
-		if (strncmp(ref, "sha256:", 7) != 0)
-			return send_error(c, 400, "DIGEST_INVALID");
-		if (!d)
-			return send_error(c, 404, "MANIFEST_UNKNOWN");
-		if (S.fault != FT_DELETE_LIE) {   /* the liar answers 202 and keeps it */
-			pthread_mutex_lock(&S.lock);
-			if (S.ndeleted < 16)
-				strcpy(S.deleted[S.ndeleted++], d->digest);
-			pthread_mutex_unlock(&S.lock);
+		unsigned status;
+
+		if (S.fault == FT_STORM && take_fault(T_DELETE)) {
+			if (S.delete_anyway && delete_manifest(ref) == 202)
+				logf_line("storm: the delete of %s happened, its answer is lost", ref);
+			return send_storm(c);
 		}
+		status = delete_manifest(ref);
+		if (status == 400)
+			return send_error(c, 400, "DIGEST_INVALID");
+		if (status == 404)
+			return send_error(c, 404, "MANIFEST_UNKNOWN");
 		return send_text(c, 202, "text/plain", "", 0, NULL);
 	}
 	switch (S.fault) {
@@ -1023,6 +1093,8 @@ static enum MHD_Result handle_main(struct MHD_Connection *c, const char *url, co
 	pthread_mutex_unlock(&S.lock);
 	logf_line("main %s %s auth=%s", method, u.text, auth_kind(auth));
 	(void)n;
+	if (S.fault == FT_FLAKY && flaky(c, url, method, &ret))
+		return ret;
 	if (strcmp(url, "/token") == 0)
 		return route_token(c);
 	if (!authorised(c, auth, &ret))
@@ -1148,9 +1220,9 @@ static const char *env_or(const char *name, const char *fallback)
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, "usage: fault-server SCENARIO [--on catalog|tags|manifest|blob|all] "
+	fprintf(fp, "usage: fault-server SCENARIO [--on catalog|tags|manifest|blob|all|delete] "
 		"[--status N]\n       [--fault-after N] [--recover-after K] [--retry-after VALUE]\n       "
-		"[--auth basic|bearer]\n       [--stall-seconds N] [--lifetime N] [--log FILE]\n"
+		"[--auth basic|bearer] [--fail-percent P] [--seed N] [--delete-anyway 0|1]\n       [--stall-seconds N] [--lifetime N] [--log FILE]\n"
 		"       fault-server --list\n");
 }
 
@@ -1198,7 +1270,8 @@ static void parse_args(int argc, char **argv)
 				 : strcmp(val, "tags") == 0 ? T_TAGS
 				 : strcmp(val, "manifest") == 0 ? T_MANIFEST
 				 : strcmp(val, "blob") == 0 ? T_BLOB
-				 : strcmp(val, "all") == 0 ? T_ALL : T_NONE;
+				 : strcmp(val, "all") == 0 ? T_ALL
+				 : strcmp(val, "delete") == 0 ? T_DELETE : T_NONE;
 			if (S.target == T_NONE)
 				die("--on: unknown target '%s'", val);
 		} else if (strcmp(opt, "--status") == 0) {
@@ -1207,6 +1280,12 @@ static void parse_args(int argc, char **argv)
 			S.recover_after = number(opt, val, 0, 1000000);
 		} else if (strcmp(opt, "--fault-after") == 0) {
 			S.fault_after = number(opt, val, 0, 1000000);
+		} else if (strcmp(opt, "--delete-anyway") == 0) {
+			S.delete_anyway = (int)number(opt, val, 0, 1);
+		} else if (strcmp(opt, "--fail-percent") == 0) {
+			S.fail_percent = (int)number(opt, val, 0, 100);
+		} else if (strcmp(opt, "--seed") == 0) {
+			S.seed = (unsigned)number(opt, val, 1, 2147483647L);
 		} else if (strcmp(opt, "--retry-after") == 0) {
 			S.retry_after = val;
 		} else if (strcmp(opt, "--auth") == 0) {
@@ -1250,6 +1329,9 @@ int main(int argc, char **argv)
 	S.token = env_or("FAULT_SERVER_TOKEN", "fault-token");
 	snprintf(S.bearer_expected, sizeof(S.bearer_expected), "Bearer %s", S.token);
 	make_content();
+	if (!S.seed)
+		S.seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	S.rng = S.seed;
 
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -1263,8 +1345,8 @@ int main(int argc, char **argv)
 
 	other_d = listen_on(&S.other_port, 1);
 	main_d = listen_on(&S.port, 0);
-	logf_line("fault-server %s listening on 127.0.0.1:%u (other server 127.0.0.1:%u)", argv[1],
-		  S.port, S.other_port);
+	logf_line("fault-server %s listening on 127.0.0.1:%u (other server 127.0.0.1:%u), seed %u",
+		  argv[1], S.port, S.other_port, S.seed);
 	/* standard output stays open until exit: its end tells a test we stopped */
 	printf("%u %u\n", S.port, S.other_port);
 	fflush(stdout);

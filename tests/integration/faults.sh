@@ -109,14 +109,6 @@ scenario_wanted() {
 	[[ -z ${FAULTS_ONLY:-} || $1 =~ $FAULTS_ONLY ]]
 }
 
-# Does this build have `apply`?
-APPLY=0
-run "$REGSWEEP" apply --help
-if [[ $RUN_STATUS -eq 0 ]]; then
-	run "$REGSWEEP" apply -r http://127.0.0.1:1 --retries 0 --connect-timeout 1s --dry-run
-	grep -q 'not available in this build' <<<"$RUN_STDERR" || APPLY=1
-fi
-
 # split_args: SERVER-ARGS... [-- REGSWEEP-ARGS...] into SERVER and EXTRA.
 split_args() {
 	SERVER=()
@@ -135,7 +127,6 @@ split_args() {
 # stops short (exit 1 or 3) and the server saw no DELETE.
 apply_refuses() {
 	local name=$1
-	[[ $APPLY -eq 1 ]] || return 0
 	fault_start "${SERVER[@]}"
 	rs apply -r "$FAULT_URL" "${OPTS[@]}" "${POLICY[@]}" --backup-dir "$FAULT_DIR/backup" \
 		"${EXTRA[@]}"
@@ -193,7 +184,6 @@ expect_good() {
 		is "$(requests_matching '^main DELETE')" 0 "$label: nothing deleted"
 		fault_stop
 	done
-	[[ $APPLY -eq 1 ]] || return 0
 	fault_start "${SERVER[@]}"
 	rs apply -r "$FAULT_URL" "${OPTS[@]}" "${POLICY[@]}" --backup-dir "$FAULT_DIR/backup" \
 		"${EXTRA[@]}"
@@ -205,19 +195,17 @@ expect_good() {
 }
 
 # ---------------------------------------------------------------------------
-diag "the baseline: a registry that behaves (apply: $APPLY)"
-OLD_DELETE=
-if [[ $APPLY -eq 1 ]]; then
-	# What the policy deletes when every read succeeds: tag 'old' by digest.
-	fault_start ok
-	rs apply -r "$FAULT_URL" "${OPTS[@]}" "${POLICY[@]}" --backup-dir "$FAULT_DIR/backup"
-	is "$RUN_STATUS" 0 "ok: apply completes"
-	OLD_DELETE=$(grep -E '^main DELETE' "$FAULT_LOG" | awk '{ print $3 }')
-	like "$OLD_DELETE" '^/v2/app/manifests/sha256:[0-9a-f]{64}$' "ok: apply deletes one manifest"
-	rs stats -r "$FAULT_URL" "${OPTS[@]}"
-	like "$RUN_STDOUT" $'Tags: 2\nManifests: 3' "ok: the kept tags and manifests are all there"
-	fault_stop
-fi
+diag "the baseline: a registry that behaves"
+# What the policy deletes when every read succeeds: tag 'old' by digest.
+fault_start ok
+rs apply -r "$FAULT_URL" "${OPTS[@]}" "${POLICY[@]}" --backup-dir "$FAULT_DIR/backup"
+is "$RUN_STATUS" 0 "ok: apply completes"
+OLD_DELETE=$(grep -E '^main DELETE' "$FAULT_LOG" | awk '{ print $3 }')
+like "$OLD_DELETE" '^/v2/app/manifests/sha256:[0-9a-f]{64}$' "ok: apply deletes one manifest"
+OLD_DIGEST=${OLD_DELETE##*/}
+rs stats -r "$FAULT_URL" "${OPTS[@]}"
+like "$RUN_STDOUT" $'Tags: 2\nManifests: 3' "ok: the kept tags and manifests are all there"
+fault_stop
 expect_good ok 10 ok
 export REGSWEEP_PASSWORD=$FAULT_PASSWORD
 expect_good basic-auth 10 ok --auth basic -- -u "$FAULT_USER"
@@ -336,15 +324,11 @@ if scenario_wanted blob-redirect; then
 	diag "scenario blob-redirect (at ${SECONDS}s)"
 	fault_start blob-redirect --auth basic
 	rs plan -r "$FAULT_URL" "${OPTS[@]}" -u "$FAULT_USER" "${POLICY[@]}"
-	if grep -q 'not available in this build' <<<"$RUN_STDERR"; then
-		skip "'plan' is not available in this build yet" 3
-	else
-		is "$RUN_STATUS" 0 "blob-redirect: plan reads the configs through the redirect"
-		[[ $TAP_LAST -eq 0 ]] || diag "stderr: $(tail -n 5 <<<"$RUN_STDERR")"
-		isnt "$(requests_matching '^other GET /blobs/')" 0 "blob-redirect: the other server served the blobs"
-		is "$(grep -c -i -E '^other-header (authorization|cookie|proxy-authorization):' "$FAULT_LOG" || true)" 0 \
-			"blob-redirect: no Authorization reached the other server"
-	fi
+	is "$RUN_STATUS" 0 "blob-redirect: plan reads the configs through the redirect"
+	[[ $TAP_LAST -eq 0 ]] || diag "stderr: $(tail -n 5 <<<"$RUN_STDERR")"
+	isnt "$(requests_matching '^other GET /blobs/')" 0 "blob-redirect: the other server served the blobs"
+	is "$(grep -c -i -E '^other-header (authorization|cookie|proxy-authorization):' "$FAULT_LOG" || true)" 0 \
+		"blob-redirect: no Authorization reached the other server"
 	unlike "$(cat "$FAULT_LOG")" "$FAULT_PASSWORD" "blob-redirect: the password reached no server log"
 	fault_stop
 fi
@@ -358,6 +342,17 @@ expect_error always-401-anonymous 'user name and password|credentials|401' 10 al
 # ---------------------------------------------------------------------------
 # Deleting: faults that only start after the plan's reads, a registry that
 # answers 202 to a DELETE it does not honour, and a tag that moves.
+
+# read_failure_told NAME: after apply_case NAME, the deletions are "not
+# attempted" because a read failed, never "skipped" as if the registry had
+# changed.
+read_failure_told() {
+	scenario_wanted "$1" || return 0
+	like "$RUN_STDOUT" '0 skipped, 0 failed, [1-9][0-9]* not attempted' \
+		"$1: the deletion counts as not attempted"
+	unlike "$RUN_STDOUT$RUN_STDERR" 'changed since the plan' "$1: a failed read is not told as a change"
+	like "$RUN_STDERR" 'not attempted: a read failed' "$1: the message says a read failed"
+}
 
 # apply_case NAME STATUS REGEX SERVER-ARGS...: `apply` with the policy exits
 # STATUS, its output matches REGEX, and DELETE requests are as listed
@@ -376,22 +371,113 @@ apply_case() {
 	no_sanitizer_report "$name"
 	fault_stop
 }
-if [[ $APPLY -eq 1 ]]; then
-	apply_case tag-moves 3 "moved" '^$' tag-moves
-	apply_case recheck-storm 3 'could not list|server error' '^$' \
-		storm --status 503 --on tags --fault-after 1
-	apply_case recheck-reset 3 'could not list|closed|cannot reach' '^$' \
-		reset --on tags --fault-after 1
-	apply_case backup-read-fails 3 'could not back up|server error' '^$' \
-		storm --status 503 --on manifest --fault-after 4
-	apply_case delete-lie 3 'still serves|not deleted|failed' "^$OLD_DELETE \$" delete-lie
-else
-	skip "'apply' is not available in this build yet" 5
+apply_case tag-moves 3 "moved" '^$' tag-moves
+apply_case recheck-storm 3 'could not (list|read)|server error' '^$' \
+	storm --status 503 --on tags --fault-after 1
+read_failure_told recheck-storm
+apply_case recheck-reset 3 'could not (list|read)|closed|cannot reach' '^$' \
+	reset --on tags --fault-after 1
+read_failure_told recheck-reset
+apply_case backup-read-fails 3 'could not back up|server error' '^$' \
+	storm --status 503 --on manifest --fault-after 4
+read_failure_told backup-read-fails
+apply_case delete-lie 3 'still serves|not deleted|failed' "^$OLD_DELETE \$" delete-lie
+
+# Writes are retried like reads: a DELETE answered 503 is sent again; one
+# whose answer was lost (it happened) answers 404 when sent again, which
+# counts as deleted once a HEAD confirms it is gone.
+apply_case delete-503-retried 0 '1 deleted, 0 already gone' "^$OLD_DELETE $OLD_DELETE $OLD_DELETE \$" \
+	storm --status 503 --on delete --recover-after 2
+apply_case delete-502-retry-after 0 '1 deleted, 0 already gone' "^$OLD_DELETE $OLD_DELETE \$" \
+	storm --status 502 --on delete --recover-after 1 --retry-after 1
+apply_case delete-answer-lost 0 'earlier try went through' "^$OLD_DELETE $OLD_DELETE \$" \
+	storm --status 503 --on delete --recover-after 1 --delete-anyway 1
+if scenario_wanted delete-answer-lost; then
+	like "$RUN_STDOUT" '1 deleted, 0 already gone, 0 skipped, 0 failed' \
+		"delete-answer-lost: the lost delete counts as deleted"
+fi
+
+# ---------------------------------------------------------------------------
+# A registry that fails half of all requests, reads and writes alike (503
+# with Retry-After: 0; half the failed DELETEs happen anyway): regsweep
+# backs off, rides it out and deletes exactly what the policy drops, run
+# after run. FLAKY_RUNS runs (default 5), each with its own dice.
+if scenario_wanted flaky; then
+	diag "scenario flaky (at ${SECONDS}s)"
+	fault_start flaky --seed 7
+	rs stats -r "$FAULT_URL" "${OPTS[@]}"
+	is "$RUN_STATUS" 0 "flaky: stats exits 0"
+	[[ $TAP_LAST -eq 0 ]] || diag "stderr: $(tail -n 5 <<<"$RUN_STDERR")"
+	like "$RUN_STDOUT" "$GOOD_SUMMARY" "flaky: stats gives the exact figures"
+	isnt "$(requests_matching '^flaky 503 GET ')" 0 "flaky: reads failed on the way"
+	fault_stop
+	deletes_failed=0 times=()
+	for ((i = 1; i <= ${FLAKY_RUNS:-5}; i++)); do
+		fault_start flaky --seed "$i"
+		rs apply -r "$FAULT_URL" "${OPTS[@]}" "${POLICY[@]}" --backup-dir "$FAULT_DIR/backup"
+		times+=("${RUN_SECONDS}s")
+		is "$RUN_STATUS" 0 "flaky run $i: apply exits 0"
+		[[ $TAP_LAST -eq 0 ]] || diag "stderr: $(tail -n 5 <<<"$RUN_STDERR")"
+		like "$RUN_STDOUT" '1 deleted, 0 already gone, 0 skipped, 0 failed, 0 not attempted' \
+			"flaky run $i: one deletion, done"
+		is "$(grep -E '^deleted ' "$FAULT_LOG" | awk '{ print $2 }' | sort -u | tr '\n' ' ')" "$OLD_DIGEST " \
+			"flaky run $i: exactly tag 'old' was deleted"
+		ok "$((RUN_SECONDS > 30))" "flaky run $i: done in ${RUN_SECONDS}s (at most 30s)"
+		deletes_failed=$((deletes_failed + $(requests_matching '^flaky 503 DELETE ')))
+		no_sanitizer_report "flaky run $i"
+		fault_stop
+	done
+	diag "flaky: apply took ${times[*]}; $deletes_failed DELETE answers were 503"
+fi
+
+# A transfer that stops after 10 bytes and never resumes: given up after
+# --timeout and one retry, never more.
+if scenario_wanted stall-forever; then
+	diag "scenario stall-forever (at ${SECONDS}s)"
+	fault_start stall-forever
+	rs stats -r "$FAULT_URL" --timeout 2s --connect-timeout 2s --retries 4 --no-cache
+	is "$RUN_STATUS" 1 "stall-forever: stats exits 1"
+	like "$RUN_STDERR" 'too slow|timed out' "stall-forever: the message names the stall"
+	# two tries of 2 s (+1 s for libcurl's once-a-second speed check each), backoff
+	ok "$((RUN_SECONDS > 8))" "stall-forever: done in ${RUN_SECONDS}s (at most 8s: --timeout, one retry)"
+	is "$(requests_matching '^main GET /v2/app/manifests/v1 ')" 2 \
+		"stall-forever: the stalled manifest was tried twice (one retry), not five times"
+	fault_stop
+	fault_start stall-forever
+	rs apply -r "$FAULT_URL" --timeout 2s --connect-timeout 2s --retries 4 --no-cache \
+		"${POLICY[@]}" --backup-dir "$FAULT_DIR/backup"
+	ok "$((RUN_STATUS != 1 && RUN_STATUS != 3))" "stall-forever: apply stops short (exit $RUN_STATUS)"
+	ok "$((RUN_SECONDS > 8))" "stall-forever: apply done in ${RUN_SECONDS}s (at most 8s)"
+	is "$(requests_matching '^main DELETE')" 0 "stall-forever: apply deleted nothing"
+	fault_stop
+fi
+
+# --deadline: past it nothing new starts; the run ends done in part (exit 3).
+if scenario_wanted deadline; then
+	diag "scenario deadline (at ${SECONDS}s)"
+	fault_start ok
+	# two requests a second: the scan needs about 5 s, the deadline is 2 s
+	rs apply -r "$FAULT_URL" "${OPTS[@]}" "${POLICY[@]}" --rate 2 --deadline 2s \
+		--backup-dir "$FAULT_DIR/backup"
+	is "$RUN_STATUS" 3 "deadline: apply exits 3"
+	like "$RUN_STDERR" 'deadline \(--deadline 2s\) passed' "deadline: the message names the deadline"
+	ok "$((RUN_SECONDS > 4))" "deadline: done in ${RUN_SECONDS}s (at most 4s)"
+	is "$(requests_matching '^main DELETE')" 0 "deadline: nothing deleted"
+	fault_stop
+	fault_start ok
+	REGSWEEP_DEADLINE=1s rs run -r "$FAULT_URL" "${OPTS[@]}" "${POLICY[@]}" --rate 2 \
+		--backup-dir "$FAULT_DIR/backup" --report "$FAULT_DIR/report.json"
+	is "$RUN_STATUS" 3 "deadline: run (REGSWEEP_DEADLINE) exits 3"
+	check "deadline: run writes its report" test -s "$FAULT_DIR/report.json"
+	like "$(cat "$FAULT_DIR/report.json" 2>/dev/null)" '"exit_code":[[:space:]]*3,' "deadline: the report says exit 3"
+	like "$(cat "$FAULT_DIR/report.json" 2>/dev/null)" 'deadline \(--deadline 1s\) passed' \
+		"deadline: the report says why"
+	fault_stop
 fi
 
 # ---------------------------------------------------------------------------
 # A real registry stopped in the middle of an apply, then started again.
-if [[ $APPLY -eq 1 ]] && scenario_wanted registry-killed; then
+if scenario_wanted registry-killed; then
 	diag "scenario registry-killed (at ${SECONDS}s)"
 	registry_start
 	push_noise -q --repo app --distinct-tags t --created 2024-01-01T00:00:00Z --created-step 3600 \
@@ -453,6 +539,4 @@ if [[ $APPLY -eq 1 ]] && scenario_wanted registry-killed; then
 	ok "$kept_ok" "registry-killed: every kept tag still resolves to its manifest"
 	diag "before: $(tr '\n' ' ' <<<"$before")"
 	registry_stop
-elif [[ $APPLY -eq 0 ]]; then
-	skip "'apply' is not available in this build yet" 7
 fi

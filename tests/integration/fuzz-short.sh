@@ -22,7 +22,7 @@ built=$(FUZZ_SRCDIR=$srcdir_top FUZZ_BUILDDIR=$builddir_top \
 	bash "$srcdir_top/fuzz/build.sh" --out "$builddir_top/fuzz-build/bin" 2>"$build_log") ||
 	status=$?
 if [[ $status -eq 77 ]]; then
-	tap_skip_all "clang is not installed"
+	bail_out "clang is not installed (Debian: clang)"
 fi
 ok "$status" "the fuzz targets build with clang and the sanitizers"
 if [[ $status -ne 0 ]]; then

@@ -2,7 +2,8 @@
 # run.sh: `regsweep run`, the whole job, end to end against a real registry
 # and a real sshd: the seed's experiment (25 pushes to one tag), the report's
 # figures against `stats` run independently, the JSON against its documented
-# shape, exit code 3 when a tag moves under the run, and no secret printed.
+# shape, exit code 3 when a tag moves under the run, and no secret printed;
+# --deadline passing during GC (which finishes, after-GC command included).
 set -uo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/harness/lib.sh"
 harness_tmpdir
@@ -161,6 +162,31 @@ is "$RUN_STATUS" 1 "a failing garbage collection fails the run"
 like "$RUN_STDERR" 'regsweep: gc: ' "the error names the gc stage"
 is "$(json_get "$T/gcfail.json" stages 3 status)" failed "the report marks the gc stage failed"
 check "the after-GC command still ran: the registry is read-write" \
+	test "$(reg_curl -s -o /dev/null -w '%{http_code}' -u ops:run-secret-pass -X DELETE \
+	"$REG_URL/v2/noise/manifests/sha256:0000000000000000000000000000000000000000000000000000000000000000")" = 404
+
+# --- --deadline: GC in flight when it passes runs to its end, after-GC included ---
+# The before-GC command holds GC until 10 s after the start; the deadline is
+# 8 s: the stages before GC end well within it, GC is under way when it
+# passes, and the run ends done in part without the figures after.
+start=$(date +%s)
+run "$REGSWEEP" run -r "$REG_URL" --repos app --keep-last 1 --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY" \
+	--ssh-known-hosts "$SSH_KNOWN_HOSTS" --storage-root "$REG_ROOT" --deadline 8s \
+	--before-gc "sh '$CTL' '$STATE' restart --readonly && while [ \$(date +%s) -lt $((start + 10)) ]; do sleep 0.2; done" \
+	--after-gc "sh '$CTL' '$STATE' restart" \
+	--gc-command "'$HARNESS_REGISTRY_BIN' garbage-collect '$REG_CONFIG'" \
+	--report "$T/deadline.json" --backup-dir "$T/backup-deadline"
+is "$RUN_STATUS" 3 "a run past its deadline exits 3"
+like "$RUN_STDERR" 'deadline \(--deadline 8s\) passed' "and says the deadline passed"
+is "$(json_get "$T/deadline.json" exit_code)" 3 "the report records exit code 3"
+is "$(json_get "$T/deadline.json" stages 3 name) $(json_get "$T/deadline.json" stages 3 status)" \
+	"gc ok" "the GC under way when the deadline passed ran to its end"
+is "$(json_get "$T/deadline.json" stages 4 name) $(json_get "$T/deadline.json" stages 4 status)" \
+	"stats-after skipped" "nothing new started after it"
+like "$(json_get "$T/deadline.json" stages 4 error)" 'deadline' "the report says why"
+is "$(tail -n 2 "$STATE/actions" 2>/dev/null | tr '\n' ' ')" "stop start rw " \
+	"the after-GC command ran last: the registry restarted read-write"
+check "the registry is read-write after it" \
 	test "$(reg_curl -s -o /dev/null -w '%{http_code}' -u ops:run-secret-pass -X DELETE \
 	"$REG_URL/v2/noise/manifests/sha256:0000000000000000000000000000000000000000000000000000000000000000")" = 404
 

@@ -1,7 +1,8 @@
 /* test_apply.c: the deleter against a scripted registry on loopback:
  * parents before children, the stop on a refusal, an interrupt that
  * finishes the request in flight and a second run that completes the job,
- * a delete the registry does not honour. */
+ * a delete the registry does not honour; DELETEs retried like reads (a 503,
+ * an answer lost), a re-check that cannot read, the run's deadline. */
 #include "act/apply.h"
 #include "base/cancel.h"
 #include "base/error.h"
@@ -36,6 +37,10 @@ struct fake {
 	int fail_delete_of;            /* 500 for the DELETE of this manifest (-1: none) */
 	int ignore_deletes;            /* answer 202 but keep serving */
 	int interrupt_on_delete;       /* call rs_interrupt() on the first DELETE */
+	int deadline_on_delete;        /* the run's deadline passes at the first DELETE */
+	int delete_503s;               /* answer this many DELETEs 503 (Retry-After: 0) */
+	int delete_lost;               /* ...and carry them out all the same (answers lost) */
+	int tags_status;               /* answer the tag list with this (0: 200) */
 	char log[MAX_LOG][160];        /* "DELETE <index>" for each DELETE */
 	int nlog;
 };
@@ -63,6 +68,11 @@ static void handler(const struct mock_request *req, struct mock_response *resp, 
 	if (strncmp(req->url, "/v2/app/tags/list", 17) == 0) {
 		char list[1024] = "";
 
+		if (fake.tags_status) {
+			mock_reply(resp, fake.tags_status, "{\"errors\":[{\"code\":\"UNAVAILABLE\"}]}");
+			return;
+		}
+
 		for (i = 0; i < NMAN; i++)
 			if (fake.tag[i] && !fake.deleted[i])
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
@@ -82,6 +92,16 @@ static void handler(const struct mock_request *req, struct mock_response *resp, 
 			snprintf(fake.log[fake.nlog++], sizeof(fake.log[0]), "DELETE %d", i);
 		if (fake.interrupt_on_delete)
 			rs_interrupt();
+		if (fake.deadline_on_delete)
+			rs_deadline_set_ms(1, "--deadline 1s");   /* long past */
+		if (fake.delete_503s > 0) {
+			fake.delete_503s--;
+			if (fake.delete_lost && i >= 0)
+				fake.deleted[i] = 1;
+			mock_header(resp, "Retry-After: 0");
+			mock_reply(resp, 503, "{\"errors\":[{\"code\":\"UNAVAILABLE\"}]}");
+			return;
+		}
 		if (fake.delete_status) {
 			mock_reply(resp, fake.delete_status, "{\"errors\":[{\"code\":\"UNSUPPORTED\"}]}");
 			return;
@@ -156,6 +176,9 @@ struct env {
 	char dir[64];
 };
 
+/* Retries of the client setup() makes (0 unless a test says otherwise). */
+static int setup_retries;
+
 /* The plan: "old" and "multi" go (keep: none), "keep" stays. */
 static void setup(struct env *e)
 {
@@ -172,7 +195,8 @@ static void setup(struct env *e)
 	e->server = mock_start(handler, NULL);
 	cr_assert_not_null(e->server);
 	hopts.jobs = 1;
-	hopts.retries = 0;
+	hopts.retries = setup_retries;
+	hopts.backoff_base_ms = 10;
 	cr_assert_eq(rs_http_new(&e->http, &hopts), 0);
 	aopts.registry = mock_url(e->server, "", 0);
 	cr_assert_eq(rs_auth_new(&e->auth, &aopts, e->http), 0);
@@ -218,6 +242,7 @@ static void teardown(struct env *e)
 	rs_http_free(e->http);
 	mock_stop(e->server);
 	rs_interrupt_reset();
+	rs_deadline_set_ms(0, NULL);
 }
 
 static int run_apply(struct env *e, struct rs_apply_result **res)
@@ -385,3 +410,104 @@ Test(apply, dry_run_changes_nothing)
 	teardown(&e);
 }
 
+
+Test(apply, a_delete_answered_503_is_sent_again)
+{
+	struct rs_apply_result *res = NULL;
+	struct env e;
+	int rc;
+
+	setup_retries = 2;
+	setup(&e);
+	fake.delete_503s = 2;
+	rc = run_apply(&e, &res);
+	cr_assert_eq(rc, 0, "%s", rs_error_message());
+	cr_assert_eq(res->deleted, 4);
+	cr_assert_eq(fake.nlog, 6, "two DELETEs answered 503 were sent again");
+	for (int i = 0; i < 4; i++)
+		cr_assert(fake.deleted[i], "manifest %d deleted", i);
+	rs_apply_result_free(res);
+	teardown(&e);
+}
+
+Test(apply, a_retried_delete_that_answers_404_went_through)
+{
+	struct rs_apply_result *res = NULL;
+	struct env e;
+	int rc;
+
+	setup_retries = 2;
+	setup(&e);
+	fake.delete_503s = 1;
+	fake.delete_lost = 1;
+	rc = run_apply(&e, &res);
+	cr_assert_eq(rc, 0, "%s", rs_error_message());
+	cr_assert_eq(res->deleted, 4, "the lost answer's delete counts as deleted");
+	cr_assert_eq(res->gone, 0);
+	cr_assert_eq(fake.nlog, 5);
+	cr_assert(strstr(res->items[0].detail ? res->items[0].detail : "", "earlier try went through"),
+		  "%s", res->items[0].detail ? res->items[0].detail : "(none)");
+	rs_apply_result_free(res);
+	teardown(&e);
+}
+
+Test(apply, a_recheck_that_cannot_read_is_not_attempted_not_a_change)
+{
+	struct rs_apply_result *res = NULL;
+	struct env e;
+	int rc;
+
+	setup_retries = 1;
+	setup(&e);
+	fake.tags_status = 503;
+	rc = run_apply(&e, &res);
+	cr_assert_eq(rc, RS_EPARTIAL, "%s", rs_error_message());
+	cr_assert(strstr(rs_error_message(), "4 of 4 deletions not attempted: a read failed"), "%s",
+		  rs_error_message());
+	cr_assert(strstr(rs_error_message(), "503"), "the read's error: %s", rs_error_message());
+	cr_assert_null(strstr(rs_error_message(), "changed"), "%s", rs_error_message());
+	cr_assert_eq(res->pending, 4);
+	cr_assert_eq(res->skipped, 0);
+	cr_assert_eq(fake.nlog, 0, "nothing deleted on a failed read");
+	for (size_t i = 0; i < res->nitems; i++)
+		cr_assert(strstr(res->items[i].detail, "could not read 'app' again"), "%s",
+			  res->items[i].detail);
+	rs_apply_result_free(res);
+	teardown(&e);
+}
+
+Test(apply, past_the_deadline_nothing_starts)
+{
+	struct rs_apply_result *res = NULL;
+	struct env e;
+	int rc;
+
+	setup(&e);
+	rs_deadline_set_ms(1, "--deadline 5m");
+	rc = run_apply(&e, &res);
+	cr_assert_eq(rc, RS_ECANCELLED);
+	cr_assert(strstr(rs_error_message(), "the deadline (--deadline 5m) passed"), "%s",
+		  rs_error_message());
+	cr_assert_eq(fake.nlog, 0);
+	cr_assert_eq(res->pending, 4);
+	rs_apply_result_free(res);
+	teardown(&e);
+}
+
+Test(apply, the_deadline_lets_the_delete_in_flight_finish)
+{
+	struct rs_apply_result *res = NULL;
+	struct env e;
+	int rc;
+
+	setup(&e);
+	fake.deadline_on_delete = 1;
+	rc = run_apply(&e, &res);
+	cr_assert_eq(rc, RS_ECANCELLED);
+	cr_assert(strstr(rs_error_message(), "deadline"), "%s", rs_error_message());
+	cr_assert_eq(fake.nlog, 1, "nothing new starts past the deadline");
+	cr_assert_eq(res->deleted, 1, "the delete in flight finished and is recorded");
+	cr_assert_eq(res->pending, 3);
+	rs_apply_result_free(res);
+	teardown(&e);
+}

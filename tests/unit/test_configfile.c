@@ -283,3 +283,16 @@ Test(configfile, a_list_setting_takes_each_item)
 	rs_config_free(cfg);
 	parse_fails("html: [a, b]\n", "regsweep.yml:1: 'html' takes one value, not a list");
 }
+
+Test(configfile, the_deadline_from_the_file)
+{
+	struct rs_config *cfg = parse_ok("deadline: 90m\n");
+	struct rs_settings s;
+
+	rs_settings_init(&s);
+	cr_assert_eq(rs_config_apply_settings(cfg, &s), 0, "%s", rs_error_message());
+	cr_assert_eq(s.deadline, 90 * 60);
+	cr_assert_eq(s.sources[rs_settings_lookup("deadline")], RS_SRC_FILE);
+	rs_settings_release(&s);
+	rs_config_free(cfg);
+}

@@ -1,6 +1,8 @@
 /* test_http.c: Link headers, origins and escaping; and (with a loopback
  * server) the transport's resilience: retries with backoff and Retry-After,
- * the client-wide pause after a 429, what is never resent, timeouts,
+ * the client-wide pause after a 429, what is never resent, timeouts, a
+ * stall retried once, the time budget of one request, storms (a flaky
+ * registry ridden out, the whole client backing off and recovering),
  * Authorization on redirects, the proxy variables. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -310,8 +312,11 @@ Test(transport, connect_timeout_is_honoured)
 
 #define MAX_HITS 64
 
+#define SCRIPTED 24
+
 struct script {
-	int statuses[8];            /* answers in turn; 0 ends: then 200 */
+	int statuses[SCRIPTED];     /* answers in turn (0: 200); past them, 200 */
+	int always;                 /* answer this to everything (0: the statuses) */
 	const char *retry_after;    /* sent with the 429s and 503s */
 	int hits;
 	int64_t at[MAX_HITS];
@@ -327,7 +332,7 @@ static void scripted(const struct mock_request *req, struct mock_response *resp,
 {
 	struct script *s = ud;
 	int i = s->hits++;
-	int status = i < 8 && s->statuses[i] ? s->statuses[i] : 200;
+	int status = s->always ? s->always : i < SCRIPTED && s->statuses[i] ? s->statuses[i] : 200;
 
 	if (i < MAX_HITS) {
 		s->at[i] = req->at_ms;
@@ -713,3 +718,166 @@ Test(log, requests_logged_without_headers, .init = start_server, .fini = stop_se
 	rs_http_free(http);
 }
 
+
+/* ---- storms, stalls and the time budget of one request -------------------- */
+
+Test(retry, retry_after_zero_does_not_use_up_retries, .init = start_server, .fini = stop_server)
+{
+	struct rs_http *http = client(1, 1, 10, 50);
+	long status;
+	int attempts;
+
+	/* a registry that says "come back now" is up: its 503s do not count */
+	for (int i = 0; i < 5; i++)
+		script.statuses[i] = 503;
+	script.retry_after = "0";
+	cr_assert_eq(perform(http, "GET", mock_url(server, "/v2/", 0), -1, &status, &attempts), 0);
+	cr_assert_eq(status, 200);
+	cr_assert_eq(attempts, 6, "five 503s with Retry-After: 0, then the answer");
+	rs_http_free(http);
+}
+
+Test(storm, a_flaky_registry_does_not_use_up_retries, .init = start_server, .fini = stop_server)
+{
+	struct rs_http *http = client(1, 1, 10, 50);
+	static const int pattern[] = {503, 200, 503, 200, 503, 200, 503, 200, 503, 503, 503};
+	long status;
+	int attempts;
+
+	/* four requests fail once each (a storm: 4 of the last 8 answers failed,
+	 * 4 were good); the fifth fails three times in a row, more than its one
+	 * retry, and still gets through: the registry is flaky, not down */
+	memcpy(script.statuses, pattern, sizeof(pattern));
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(perform(http, "GET", mock_url(server, "/v2/x", 0), -1, &status,
+				     &attempts), 0);
+		cr_assert_eq(status, 200);
+		cr_assert_eq(attempts, 2);
+	}
+	cr_assert_eq(perform(http, "GET", mock_url(server, "/v2/y", 0), -1, &status, &attempts), 0);
+	cr_assert_eq(status, 200);
+	cr_assert_eq(attempts, 4);
+	rs_http_free(http);
+}
+
+Test(storm, a_registry_that_is_down_still_uses_up_retries, .init = start_server,
+     .fini = stop_server)
+{
+	struct rs_http *http = client(1, 2, 10, 50);
+	long status;
+	int attempts;
+
+	/* two good answers, then nothing but 503s: a storm, but not a flaky one */
+	script.statuses[0] = 200;
+	script.statuses[1] = 200;
+	for (int i = 2; i < SCRIPTED; i++)
+		script.statuses[i] = 503;
+	cr_assert_eq(perform(http, "GET", mock_url(server, "/a", 0), -1, &status, &attempts), 0);
+	cr_assert_eq(perform(http, "GET", mock_url(server, "/b", 0), -1, &status, &attempts), 0);
+	cr_assert_eq(perform(http, "GET", mock_url(server, "/c", 0), -1, &status, &attempts), 0);
+	cr_assert_eq(status, 503);
+	cr_assert_eq(attempts, 3, "one try and --retries 2, no more");
+	cr_assert_eq(perform(http, "GET", mock_url(server, "/d", 0), -1, &status, &attempts), 0);
+	cr_assert_eq(attempts, 3);
+	rs_http_free(http);
+}
+
+Test(storm, the_whole_client_backs_off_and_recovers, .init = start_server, .fini = stop_server)
+{
+	struct rs_http *http = client(1, 4, 300, 5000);
+	struct outcome o[20];
+
+	/* "come back now" (no wait of its own), four times: the fourth failure
+	 * makes a storm, and from then on every start waits for the backoff
+	 * base (300 ms) after a failure, whichever request it is */
+	for (int i = 0; i < 4; i++)
+		script.statuses[i] = 503;
+	script.retry_after = "0";
+	logged[0] = '\0';
+	rs_log_set_handler(capture, NULL);
+	rs_log_set_level(RS_LOG_VERBOSE);
+	memset(o, 0, sizeof(o));
+	for (int i = 0; i < 20; i++)
+		submit(http, mock_url(server, "/v2/x", i % 4), &o[i]);
+	cr_assert_eq(rs_http_run(http), 0);
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(o[i].status, 200);
+	cr_assert_lt(script.at[3] - script.at[0], 250, "before the storm, no waiting");
+	cr_assert(strstr(logged, "slowing down until it recovers"), "%s", logged);
+	cr_assert_geq(script.at[4] - script.at[3], 290, "the client paused after the 4th failure");
+	cr_assert(strstr(logged, "back to 1 requests in flight"), "recovered: %s", logged);
+	cr_assert_lt(script.at[23] - script.at[5], 500, "no pauses once answers are good");
+	rs_log_set_handler(NULL, NULL);
+	rs_http_free(http);
+}
+
+Test(transport, a_stall_is_retried_once)
+{
+	struct rs_http *http = client(1, 4, 10, 50);
+	char url[64];
+	long status;
+	int attempts, port, fd = silent_listener(&port);
+	int64_t t0 = now_ms(), ms;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/", port);
+	cr_assert_eq(perform(http, "GET", url, -1, &status, &attempts), RS_ETIMEOUT,
+		     "%s", rs_error_message());
+	ms = now_ms() - t0;
+	cr_assert_eq(attempts, 2, "--retries 4, but a stall is retried once");
+	cr_assert(strstr(rs_error_message(), "2 tries"), "%s", rs_error_message());
+	cr_assert_lt(ms, 4500, "two 1 s stalls, not five");
+	close(fd);
+	rs_http_free(http);
+}
+
+Test(budget, no_try_starts_past_it, .init = start_server, .fini = stop_server)
+{
+	struct rs_http_options o = RS_HTTP_OPTIONS_INIT;
+	struct rs_http *http = NULL;
+	long status;
+	int attempts;
+	int64_t t0, ms;
+
+	/* "come back now", for ever: tries that do not use up retries, until
+	 * the request's budget (2.5 s) is spent */
+	o.jobs = 1;
+	o.retries = 1;
+	o.backoff_base_ms = 200;
+	o.request_budget_ms = 2500;
+	cr_assert_eq(rs_http_new(&http, &o), 0);
+	script.always = 503;
+	script.retry_after = "0";
+	t0 = now_ms();
+	cr_assert_eq(perform(http, "GET", mock_url(server, "/v2/", 0), -1, &status, &attempts), 0);
+	ms = now_ms() - t0;
+	cr_assert_eq(status, 503);
+	cr_assert_gt(attempts, 2, "more tries than --retries");
+	cr_assert_lt(attempts, 32);
+	cr_assert_lt(ms, 2500, "nothing started past the budget (%d tries in %lld ms)", attempts,
+		     (long long)ms);
+	rs_http_free(http);
+}
+
+Test(budget, the_running_try_is_cut_at_it)
+{
+	struct rs_http_options o = RS_HTTP_OPTIONS_INIT;
+	struct rs_http *http = NULL;
+	char url[64];
+	long status;
+	int attempts, port, fd = silent_listener(&port);
+	int64_t t0 = now_ms(), ms;
+
+	o.retries = 4;
+	o.stall_timeout_ms = 10000;
+	o.request_budget_ms = 1500;
+	cr_assert_eq(rs_http_new(&http, &o), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v2/", port);
+	cr_assert_eq(perform(http, "GET", url, -1, &status, &attempts), RS_ETIMEOUT);
+	ms = now_ms() - t0;
+	cr_assert(strstr(rs_error_message(), "the most one request is given"), "%s",
+		  rs_error_message());
+	cr_assert_geq(ms, 1400);
+	cr_assert_lt(ms, 3000, "the 1.5 s budget, not the 10 s stall limit");
+	close(fd);
+	rs_http_free(http);
+}

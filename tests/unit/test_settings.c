@@ -177,3 +177,23 @@ Test(settings, order_takes_three_values)
 			 "pushed or version)");
 	rs_settings_release(&s);
 }
+
+Test(settings, the_deadline_is_one_setting_with_three_names)
+{
+	struct rs_settings s;
+	int deadline = rs_settings_lookup("deadline");
+
+	rs_settings_init(&s);
+	cr_assert_geq(deadline, 0);
+	cr_assert_eq(s.deadline, 0, "no deadline unless asked");
+	cr_assert_str_eq(rs_setting_table[deadline].env, "REGSWEEP_DEADLINE");
+	setenv("REGSWEEP_DEADLINE", "45m", 1);
+	cr_assert_eq(rs_settings_load_env(&s), 0);
+	cr_assert_eq(s.deadline, 45 * 60);
+	unsetenv("REGSWEEP_DEADLINE");
+	cr_assert_eq(rs_settings_set(&s, rs_settings_lookup("deadline"), "2h", RS_SRC_CLI), 0);
+	cr_assert_eq(s.deadline, 7200, "--deadline beats the environment");
+	cr_assert_eq(rs_settings_set(&s, deadline, "tomorrow", RS_SRC_CLI), RS_EUSAGE);
+	cr_assert(strstr(rs_error_message(), "deadline"), "%s", rs_error_message());
+	rs_settings_release(&s);
+}

@@ -27,6 +27,7 @@ struct work {
 	const struct rs_plan_repo *repo;
 	const struct rs_plan_manifest *pm;
 	struct rs_manifest *parsed;    /* the body read for the backup, or NULL */
+	int blocked;                   /* a read failed: its repository gets no deletions */
 };
 
 struct apply_run {
@@ -268,11 +269,23 @@ static size_t repo_span(const struct apply_run *run, size_t first)
 	return n;
 }
 
-static void skip_span(struct apply_run *run, size_t first, size_t count, const char *why)
+/* A read failed: the repository's deletions are not attempted (they stay
+ * pending, with the read's error as the reason, and the repository is
+ * neither re-checked nor touched), never skipped as if the registry had
+ * changed. */
+static void not_attempted_span(struct apply_run *run, size_t first, size_t count,
+			       const char *why)
 {
-	for (size_t i = first; i < first + count; i++)
+	for (size_t i = first; i < first + count; i++) {
+		run->work[i].blocked = 1;
 		if (run->res->items[i].outcome == RS_APPLY_PENDING)
-			set_outcome(&run->res->items[i], RS_APPLY_SKIPPED, "%s", why);
+			set_outcome(&run->res->items[i], RS_APPLY_PENDING, "%s", why);
+	}
+}
+
+static int span_blocked(const struct apply_run *run, const struct span *sp)
+{
+	return sp->count && run->work[sp->first].blocked;
 }
 
 /* ----------------------------------------------------------------- backup */
@@ -338,7 +351,7 @@ static int backup_all(struct apply_run *run)
 				snprintf(why, sizeof(why), "could not back up %s, so nothing is "
 					 "deleted in this repository: %s", run->res->items[i].digest,
 					 rs_error_message());
-				skip_span(run, first, count, why);
+				not_attempted_span(run, first, count, why);
 				break;
 			}
 		}
@@ -498,9 +511,10 @@ static int recheck_repo(struct apply_run *run, const struct span *sp)
 		return rc;
 	now = inv ? rs_inventory_find_repo(inv, name) : NULL;
 	if (rc < 0 || !now || now->failed) {
-		snprintf(why, sizeof(why), "could not list '%s' again before deleting: %s", name,
-			 rc < 0 ? rs_error_message() : "some reads failed");
-		skip_span(run, sp->first, sp->count, why);
+		snprintf(why, sizeof(why), "could not read '%s' again before deleting, so nothing "
+			 "is deleted in it: %s", name, rc < 0 ? rs_error_message()
+			 : "some reads failed");
+		not_attempted_span(run, sp->first, sp->count, why);
 		rs_inventory_free(inv);
 		return 0;
 	}
@@ -540,7 +554,7 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	struct rs_reg_answer answer;
 	char path[1024], scope[512];
 	long status;
-	int rc;
+	int rc, retried_404 = 0;
 
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", item->repo, item->digest);
 	call.method = "DELETE";
@@ -549,11 +563,16 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	call.max_body = 64 * 1024;
 	rc = rs_registry_call(run->reg, &call, &answer);
 	status = answer.status;
+	/* A 404 to a delete that was sent more than once: an earlier try may
+	 * have gone through and its answer been lost. The HEAD below decides. */
+	retried_404 = rc == RS_ENOTFOUND && answer.attempts > 1;
 	rs_reg_answer_release(&answer);
-	if (rc == RS_ENOTFOUND) {
+	if (rc == RS_ENOTFOUND && !retried_404) {
 		set_outcome(item, RS_APPLY_GONE, NULL);
 		return 0;
 	}
+	if (retried_404)
+		rc = 0;
 	if (rc == RS_ECANCELLED)
 		return rc;
 	if (rc == RS_EAUTH || rc == RS_EDENIED)
@@ -571,11 +590,20 @@ static int delete_item(struct apply_run *run, struct rs_apply_item *item)
 	rc = rs_registry_call(run->reg, &call, &answer);
 	status = answer.status;
 	rs_reg_answer_release(&answer);
-	if (rc == RS_ENOTFOUND)
+	if (rc == RS_ENOTFOUND && retried_404)
+		set_outcome(item, RS_APPLY_DELETED, "the delete was retried and answered 404: an "
+			    "earlier try went through (confirmed gone)");
+	else if (rc == RS_ENOTFOUND)
 		set_outcome(item, RS_APPLY_DELETED, NULL);
+	else if (rc == RS_ECANCELLED && retried_404)
+		set_outcome(item, RS_APPLY_FAILED, "the retried delete answered 404; not confirmed "
+			    "(%s)", rs_stop_reason());
 	else if (rc == RS_ECANCELLED)
 		set_outcome(item, RS_APPLY_DELETED, "the registry accepted the delete; not confirmed "
-			    "(interrupted)");
+			    "(%s)", rs_stop_reason());
+	else if (rc == 0 && retried_404)
+		set_outcome(item, RS_APPLY_FAILED, "the retried delete answered 404, but the "
+			    "registry still serves %s", item->digest);
 	else if (rc == 0)
 		set_outcome(item, RS_APPLY_FAILED, "the registry accepted the delete but still "
 			    "serves %s", item->digest);
@@ -616,10 +644,10 @@ static int delete_repo(struct apply_run *run, const struct span *sp)
 		const struct rs_apply_item *parent;
 		int rc;
 
-		if (item->outcome != RS_APPLY_PENDING)
+		if (item->outcome != RS_APPLY_PENDING || run->work[i].blocked)
 			continue;
-		if (rs_interrupted())
-			return rs_error_set(RS_ECANCELLED, "interrupted");
+		if (rs_stopping())
+			return rs_error_set(RS_ECANCELLED, "%s", rs_stop_reason());
 		parent = undeleted_parent(run, sp, i);
 		if (parent) {
 			set_outcome(item, RS_APPLY_SKIPPED, "%s, which references it, was not deleted",
@@ -640,6 +668,43 @@ static int delete_repo(struct apply_run *run, const struct span *sp)
 }
 
 /* ------------------------------------------------------------------ apply */
+
+/* The first pending item's reason: the read that failed. */
+static const char *first_pending_detail(const struct rs_apply_result *r)
+{
+	for (size_t i = 0; i < r->nitems; i++)
+		if (r->items[i].outcome == RS_APPLY_PENDING && r->items[i].detail)
+			return r->items[i].detail;
+	return "";
+}
+
+/* What a run that went to the end says when not everything was done:
+ * failures and deletions not attempted because a read failed come first
+ * (RS_EPARTIAL); skips because the registry changed alone are
+ * RS_ECONFLICT. A failed read is never told as a change. */
+static int summary_error(const struct rs_apply_result *r)
+{
+	struct rs_buf msg = RS_BUF_INIT;
+	int code = r->failed || r->pending ? RS_EPARTIAL : r->skipped ? RS_ECONFLICT : 0;
+	int rc = 0;
+
+	if (!code)
+		return 0;
+	if (r->failed)
+		rc = rs_buf_printf(&msg, "%zu of %zu deletions failed", r->failed, r->nitems);
+	if (rc == 0 && r->pending)
+		rc = rs_buf_printf(&msg, "%s%zu of %zu deletions not attempted: a read failed (%s)",
+				   msg.len ? "; " : "", r->pending, r->nitems, first_pending_detail(r));
+	if (rc == 0 && r->skipped && (r->failed || r->pending))
+		rc = rs_buf_printf(&msg, "; %zu skipped (see each one's reason)", r->skipped);
+	else if (rc == 0 && r->skipped)
+		rc = rs_buf_printf(&msg, "%zu of %zu deletions skipped: the registry changed since "
+				   "the plan", r->skipped, r->nitems);
+	if (rc == 0)
+		rc = rs_error_set(code, "%s", rs_buf_cstr(&msg));
+	rs_buf_release(&msg);
+	return rc;
+}
 
 static int finish(struct apply_run *run, int rc)
 {
@@ -662,20 +727,16 @@ static int finish(struct apply_run *run, int rc)
 	}
 	free(json);
 	if (rc == RS_ECANCELLED)
-		return rs_error_set(rc, "interrupted: %zu deleted, %zu not attempted; run apply "
-				    "again to finish", r->deleted, r->pending);
+		return rs_error_set(rc, "%s: %zu deleted, %zu not attempted; run apply again to "
+				    "finish", rs_stop_reason()[0] ? rs_stop_reason() : "interrupted",
+				    r->deleted, r->pending);
 	if (rc < 0 && stops_deleting(rc))
 		return rs_error_set(rc, "%s; stopped: %zu deleted, %zu not attempted%s", r->stop_reason
 				    ? r->stop_reason : "the registry refused", r->deleted, r->pending,
 				    is_refusal(rc) ? "" : "; run apply again once the registry answers");
 	if (rc < 0)
 		return rc;
-	if (r->failed)
-		return rs_error_set(RS_EPARTIAL, "%zu of %zu deletions failed", r->failed, r->nitems);
-	if (r->skipped)
-		return rs_error_set(RS_ECONFLICT, "%zu of %zu deletions skipped: the registry "
-				    "changed since the plan", r->skipped, r->nitems);
-	return 0;
+	return summary_error(r);
 }
 
 static size_t nitems(const struct apply_run *run, const struct rs_apply_result *out)
@@ -721,9 +782,9 @@ int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct
 		struct span sp;
 
 		rc = span_build(&sp, &run, first, repo_span(&run, first));
-		if (rc == 0)
+		if (rc == 0 && !span_blocked(&run, &sp))
 			rc = recheck_repo(&run, &sp);
-		if (rc == 0)
+		if (rc == 0 && !span_blocked(&run, &sp))
 			rc = delete_repo(&run, &sp);
 		first += sp.count;
 		span_release(&sp);

@@ -4,20 +4,27 @@
  *   1. Backup: every manifest the plan deletes is read by digest, verified
  *      against it, and written to the backup directory with the tags that
  *      pointed at it (backup.h). A repository where a read fails gets no
- *      deletions. Nothing is deleted before the backup index is on disk.
+ *      deletions: they are "not attempted", with the read's error as the
+ *      reason. Nothing is deleted before the backup index is on disk.
  *   2. Per repository, in plan order: the tags are listed and resolved
  *      again (rs_scan_repo). A deletion is skipped, and reported, when a tag
  *      now points at its digest that the plan did not drop with it, when a
  *      tag the plan dropped with it has moved, when something now kept
  *      references it (an index naming it as a child, or its subject for a
  *      referrer or signature), or when a deletion that references it did
- *      not happen. Then DELETE /v2/NAME/manifests/DIGEST, parents before
- *      children, each confirmed by a HEAD that answers 404. A digest
- *      already gone (404) counts as done, so running apply again finishes
- *      an interrupted job.
+ *      not happen. A re-check that cannot read the repository (after the
+ *      transport's retries) leaves its deletions not attempted, never
+ *      skipped as if the registry had changed. Then DELETE
+ *      /v2/NAME/manifests/DIGEST, parents before children, each confirmed
+ *      by a HEAD that answers 404. The DELETE is retried like a read (429,
+ *      5xx, connection failures); a 404 to a retried DELETE means an
+ *      earlier try went through, and counts as deleted once the HEAD
+ *      confirms it. A digest already gone (404 on the first try) counts as
+ *      done, so running apply again finishes an interrupted job.
  * A refusal (405 deletes disabled, 405 read-only, 401/403 on DELETE) stops
- * every further delete. On SIGINT/SIGTERM (rs_interrupted) the request in
- * flight finishes and nothing new starts. In a dry run nothing is backed up
+ * every further delete. On SIGINT/SIGTERM, or once the run's deadline has
+ * passed (rs_stopping), the deletion in flight finishes and nothing new
+ * starts. In a dry run nothing is backed up
  * or deleted; the re-check still runs and reports what would be skipped.
  */
 #ifndef RS_APPLY_H
@@ -76,9 +83,10 @@ struct rs_apply_options {
  * plan for another registry: RS_EUSAGE; the backup directory unusable).
  * Returns 0 when every deletion is done (deleted or already gone);
  * RS_ECONFLICT when some were skipped because the registry changed;
- * RS_EPARTIAL when some failed; the refusal's code (RS_EUNSUPPORTED,
- * RS_EREADONLY, RS_EAUTH, RS_EDENIED) when the registry refused deletes;
- * RS_ECANCELLED when interrupted. The message says what happened. */
+ * RS_EPARTIAL when some failed, or were not attempted because a read
+ * failed; the refusal's code (RS_EUNSUPPORTED, RS_EREADONLY, RS_EAUTH,
+ * RS_EDENIED) when the registry refused deletes; RS_ECANCELLED when
+ * interrupted or past the deadline. The message says what happened. */
 int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct rs_plan *plan,
 	     const struct rs_apply_options *opts);
 

@@ -355,19 +355,20 @@ int rs_restore(struct rs_restore_result **out, struct rs_registry *reg, const ch
 		       run.backup->registry, here);
 	rc = result_new(&run);
 	for (size_t i = 0; rc == 0 && i < run.res->nitems; i++)
-		rc = rs_interrupted() ? RS_ECANCELLED : restore_manifest(&run, i);
+		rc = rs_stopping() ? RS_ECANCELLED : restore_manifest(&run, i);
 	for (size_t i = 0; rc == 0 && i < run.res->nitems; i++) {
 		enum rs_restore_outcome o = run.res->items[i].outcome;
 
 		if (o == RS_RESTORE_DONE || o == RS_RESTORE_PRESENT || o == RS_RESTORE_POSSIBLE)
-			rc = rs_interrupted() ? RS_ECANCELLED : restore_tags(&run, i);
+			rc = rs_stopping() ? RS_ECANCELLED : restore_tags(&run, i);
 	}
 	if (run.res) {
 		count_outcomes(run.res);
 		*out = run.res;
 	}
 	if (rc == RS_ECANCELLED)
-		rc = rs_error_set(rc, "interrupted: run restore again to finish");
+		rc = rs_error_set(rc, "%s: run restore again to finish",
+				  rs_stop_reason()[0] ? rs_stop_reason() : "interrupted");
 	else if (rc == 0 && (run.res->impossible || run.res->failed || run.res->tags_conflicting))
 		rc = rs_error_set(RS_EPARTIAL, "%zu manifest%s cannot come back, %zu failed, %zu "
 				  "tag%s left alone", run.res->impossible,

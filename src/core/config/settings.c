@@ -41,6 +41,8 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "give up on a stalled transfer after DURATION (default 30s)"),
 	S(retries, "REGSWEEP_RETRIES", RS_SET_INT, 0, "N",
 	  "retry transient failures N times (default 4)"),
+	S(deadline, "REGSWEEP_DEADLINE", RS_SET_DURATION, 0, "DURATION",
+	  "stop starting new work DURATION after the start; exit 3 with the report"),
 	S(page_size, "REGSWEEP_PAGE_SIZE", RS_SET_INT, 0, "N",
 	  "entries per catalog and tag-list page, 1 to 1000 (default 1000)"),
 	S(verbose, "REGSWEEP_VERBOSE", RS_SET_INT, RS_SETF_NO_FILE, NULL, "more output (repeatable)"),

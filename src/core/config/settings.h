@@ -67,6 +67,7 @@ struct rs_settings {
 	int64_t connect_timeout;
 	int64_t timeout;
 	int retries;
+	int64_t deadline;          /* seconds from the start; 0: none */
 	int page_size;
 	/* output */
 	int verbose;

@@ -1,4 +1,5 @@
-/* http.c: the libcurl multi loop, retries, pacing and URL helpers. */
+/* http.c: the libcurl multi loop, retries, pacing, and the registry-wide
+ * back-off in a storm of transient failures. */
 #include "net/http.h"
 #include "net/url.h"
 #include "base/cancel.h"
@@ -16,6 +17,20 @@
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024)
 #define MAX_REDIRECTS 5L
 #define STALL_BYTES_PER_SECOND 1024L
+/* The registry's health: the outcomes of the last HEALTH_WINDOW answers.
+ * STORM_FAILURES transient failures among them make a storm (the client
+ * backs off as a whole) until fewer than STORM_CALM remain; a storm in
+ * which at least STORM_GOOD answers were good is a flaky registry, not a
+ * dead one, and its failures do not use up a request's retries. */
+#define HEALTH_WINDOW 16
+#define STORM_FAILURES 4
+#define STORM_CALM 2
+#define STORM_GOOD 4
+/* Tries of one request when failures do not use up its retries; the time
+ * budget usually ends it first. */
+#define MAX_TRIES 32
+/* A retry is not started with less than this left of the request's budget. */
+#define MIN_TRY_MS 1000L
 
 struct rs_http_req {
 	char *method;
@@ -37,6 +52,10 @@ struct rs_http_req {
 	int attempts;
 	int64_t not_before_ms;       /* retry backoff: do not start before */
 	int64_t started_ms;
+	int64_t first_ms;            /* when the first try started: the budget counts from it */
+	int strikes;                 /* failed tries that used up one of the retries */
+	int timeouts;                /* tries that stalled or timed out */
+	int said_when;               /* the last answer carried a Retry-After */
 	struct rs_http_req *next;    /* queue link */
 	char errbuf[CURL_ERROR_SIZE];
 	/* response headers, owned copies */
@@ -53,7 +72,13 @@ struct rs_http {
 	int cancelled;
 	int warned_retry_after;           /* said once that a Retry-After was too long */
 	uint64_t requests;
-	int64_t pause_until_ms;           /* 429/Retry-After: whole client waits */
+	int64_t pause_until_ms;           /* 429/Retry-After, storms: whole client waits */
+	long budget_ms;                   /* all tries of one request, waits included */
+	uint32_t history;                 /* the last answers, bit set: a transient failure */
+	int history_len;
+	int storm;                        /* in a storm (see health_record) */
+	int storm_jobs;                   /* requests in flight allowed during it */
+	int storms;                       /* storms so far (the first one is a warning) */
 	double tokens;                    /* rate limiter bucket */
 	int64_t tokens_at_ms;
 	unsigned rng;
@@ -96,6 +121,8 @@ int rs_http_new(struct rs_http **out, const struct rs_http_options *opts)
 	curl_multi_setopt(http->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)http->opts.jobs);
 	curl_multi_setopt(http->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)http->opts.jobs);
 	curl_multi_setopt(http->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	http->budget_ms = http->opts.request_budget_ms > 0 ? http->opts.request_budget_ms
+			  : 2 * http->opts.stall_timeout_ms + http->opts.connect_timeout_ms;
 	http->tokens = http->opts.rate > 0 ? 1 : 0;
 	http->tokens_at_ms = now_ms();
 	http->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)http;
@@ -113,6 +140,7 @@ static void req_clear_response(struct rs_http_req *req)
 	free(req->etag);
 	req->content_type = req->digest = req->link = NULL;
 	req->www_authenticate = req->location = req->etag = NULL;
+	req->said_when = 0;
 	rs_buf_release(&req->resp_body);
 	rs_buf_init(&req->resp_body, req->max_body);
 }
@@ -314,12 +342,16 @@ static char *header_copy(CURL *e, const char *name, int join)
 
 static void collect_headers(struct rs_http_req *req)
 {
+	struct curl_header *h;
+
 	req->content_type = header_copy(req->easy, "Content-Type", 0);
 	req->digest = header_copy(req->easy, "Docker-Content-Digest", 0);
 	req->link = header_copy(req->easy, "Link", 1);
 	req->www_authenticate = header_copy(req->easy, "WWW-Authenticate", 1);
 	req->location = header_copy(req->easy, "Location", 0);
 	req->etag = header_copy(req->easy, "ETag", 0);
+	req->said_when = curl_easy_header(req->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) ==
+			 CURLHE_OK;
 }
 
 
@@ -338,37 +370,107 @@ static const char *http_version(CURL *e)
 	}
 }
 
-/* Is this outcome worth another try, and after how long? A server's
- * Retry-After (seconds or an HTTP date, read by libcurl) replaces the
- * backoff, capped like it. *server_asked is set when it did. */
-static int transient(struct rs_http *http, struct rs_http_req *req, CURLcode cc, long status,
+/* Is this outcome a transient failure: a 429, 502, 503 or 504, or a
+ * connection that failed, broke or stalled? */
+static int is_transient(CURLcode cc, long status)
+{
+	if (cc == CURLE_OK)
+		return status == 429 || status == 502 || status == 503 || status == 504;
+	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT ||
+	       cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
+	       cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM ||
+	       cc == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+static int history_failures(const struct rs_http *http)
+{
+	int n = 0;
+
+	for (uint32_t h = http->history; h; h &= h - 1)
+		n++;
+	return n;
+}
+
+/* A storm in which the registry still serves a good share of what it is
+ * asked: flaky, not down. */
+static int flaky_but_up(const struct rs_http *http)
+{
+	return http->storm && http->history_len - history_failures(http) >= STORM_GOOD;
+}
+
+/* Record how an answer went (`failed`: a transient failure) and enter or
+ * leave a storm. In a storm the client backs off as a whole: each failure
+ * halves the requests it keeps in flight (down to one) and holds every
+ * start for backoff_base; each good answer allows one more in flight. It
+ * leaves the storm, back to full speed, once failures are rare again. */
+static void health_record(struct rs_http *http, int failed)
+{
+	int failures;
+
+	http->history = ((http->history << 1) | (failed ? 1u : 0u)) & ((1u << HEALTH_WINDOW) - 1);
+	if (http->history_len < HEALTH_WINDOW)
+		http->history_len++;
+	failures = history_failures(http);
+	if (!http->storm && failures >= STORM_FAILURES) {
+		http->storm = 1;
+		http->storm_jobs = http->opts.jobs;
+		rs_log(http->storms++ ? RS_LOG_VERBOSE : RS_LOG_WARN, "warning: the registry failed "
+		       "%d of its last %d answers: slowing down until it recovers", failures,
+		       http->history_len);
+	} else if (http->storm && failures < STORM_CALM) {
+		http->storm = 0;
+		rs_log(RS_LOG_VERBOSE, "the registry answers again: back to %d requests in flight",
+		       http->opts.jobs);
+	}
+	if (!http->storm)
+		return;
+	if (failed) {
+		int64_t until = now_ms() + http->opts.backoff_base_ms;
+
+		http->storm_jobs = http->storm_jobs > 1 ? http->storm_jobs / 2 : 1;
+		if (http->pause_until_ms < until)
+			http->pause_until_ms = until;
+	} else if (http->storm_jobs < http->opts.jobs) {
+		http->storm_jobs++;
+	}
+}
+
+/* A transient failure of `req` was recorded: try again, and after how
+ * long? A failure uses up one of the retries unless the registry is up
+ * and says so: its answer said when to come back (Retry-After), or it
+ * fails in a storm while still answering well (flaky_but_up); those tries
+ * stop at MAX_TRIES. A try that stalled is retried once, never twice. No
+ * try starts past the request's time budget. Backoff is exponential in the
+ * retries used, with jitter; a server's Retry-After (seconds or an HTTP
+ * date, read by libcurl) replaces it, capped like it, and sets
+ * *server_asked when it is more than 0. */
+static int may_retry(struct rs_http *http, struct rs_http_req *req, CURLcode cc,
 		     long *delay_ms, int *server_asked)
 {
 	long base = http->opts.backoff_base_ms, delay;
-	int shift = req->attempts - 1 < 10 ? req->attempts - 1 : 10;
+	int shift;
 	curl_off_t retry_after = 0;
+	int said_when = cc == CURLE_OK && req->said_when;
+	int64_t start;
 
 	*server_asked = 0;
-	if (!req->retryable || req->attempts > http->opts.retries)
+	if (!req->retryable || http->opts.retries <= 0 || req->attempts >= MAX_TRIES)
 		return 0;
-	if (cc == CURLE_OK) {
-		if (status != 429 && status != 502 && status != 503 && status != 504)
-			return 0;
-	} else if (cc != CURLE_COULDNT_CONNECT && cc != CURLE_OPERATION_TIMEDOUT &&
-		   cc != CURLE_RECV_ERROR && cc != CURLE_SEND_ERROR && cc != CURLE_GOT_NOTHING &&
-		   cc != CURLE_PARTIAL_FILE && cc != CURLE_HTTP2 && cc != CURLE_HTTP2_STREAM &&
-		   cc != CURLE_COULDNT_RESOLVE_HOST) {
+	if (cc == CURLE_OPERATION_TIMEDOUT && ++req->timeouts > 1)
 		return 0;
-	}
+	if (!said_when && !flaky_but_up(http))
+		req->strikes++;
+	if (req->strikes > http->opts.retries)
+		return 0;
 	/* exponential backoff with "equal jitter": half fixed, half random, so
 	 * that clients failing together do not come back together */
+	shift = req->strikes > 1 ? (req->strikes - 1 < 10 ? req->strikes - 1 : 10) : 0;
 	delay = base << shift;
 	if (delay > http->opts.backoff_max_ms)
 		delay = http->opts.backoff_max_ms;
 	delay = delay / 2 + (long)(rand_r(&http->rng) % (unsigned)(delay / 2 + 1));
-	if (cc == CURLE_OK &&
-	    curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-	    retry_after > 0) {
+	if (said_when &&
+	    curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK) {
 		/* A server that asks for longer than the user lets a transfer stall
 		 * (--timeout), or than the backoff cap, is not waited for that long:
 		 * a hostile Retry-After must not hold the run past its own limits. */
@@ -379,17 +481,40 @@ static int transient(struct rs_http *http, struct rs_http_req *req, CURLcode cc,
 			if (!http->warned_retry_after) {
 				http->warned_retry_after = 1;
 				rs_log(RS_LOG_WARN, "warning: the registry asks to wait %ld s before "
-				       "retrying (%ld); waiting %ld ms at most (--timeout)",
-				       (long)retry_after, status, cap);
+				       "retrying; waiting %ld ms at most (--timeout)",
+				       (long)retry_after, cap);
 			}
 			delay = cap;
 		} else {
-			delay = (long)retry_after * 1000;
+			delay = (long)retry_after * 1000;   /* "0": now */
 		}
-		*server_asked = 1;
+		*server_asked = retry_after > 0;
 	}
+	/* the try would start after this delay and any client-wide pause */
+	start = now_ms() + delay;
+	if (start < http->pause_until_ms)
+		start = http->pause_until_ms;
+	if (req->first_ms + http->budget_ms - start < MIN_TRY_MS)
+		return 0;
 	*delay_ms = delay;
 	return 1;
+}
+
+/* Start a try: the clock of the budget, and the cut at its end. */
+static void try_begin(struct rs_http *http, struct rs_http_req *req, int64_t now)
+{
+	int64_t left;
+
+	if (req->attempts == 0)
+		req->first_ms = now;
+	req->attempts++;
+	req->started_ms = now;
+	http->requests++;
+	left = req->first_ms + http->budget_ms - now;
+	/* a request's own limit per try (rs_http_req_timeout) holds within it */
+	if (req->timeout_ms > 0 && req->timeout_ms < left)
+		left = req->timeout_ms;
+	curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
 }
 
 static void queue_push(struct rs_http *http, struct rs_http_req *req)
@@ -463,8 +588,15 @@ static int describe_failure(const struct rs_http *http, struct rs_http_req *req,
 		return rs_error_set(RS_EPROTO, "%s %s: response larger than %zu bytes", req->method,
 				    req->url, req->max_body);
 	case CURLE_OPERATION_TIMEDOUT:
-		return rs_error_set(RS_ETIMEOUT, "%s %s: timed out: %s (see --connect-timeout and "
-				    "--timeout)", req->method, req->url, why);
+		if (now_ms() - req->first_ms >= http->budget_ms - 100)
+			return rs_error_set(RS_ETIMEOUT, "%s %s: gave up after %d tr%s in %.0f s, the "
+					    "most one request is given (twice --timeout plus "
+					    "--connect-timeout)", req->method, req->url, req->attempts,
+					    req->attempts == 1 ? "y" : "ies",
+					    (double)(now_ms() - req->first_ms) / 1000.0);
+		return rs_error_set(RS_ETIMEOUT, "%s %s: timed out (%d tr%s): %s (see "
+				    "--connect-timeout and --timeout)", req->method, req->url,
+				    req->attempts, req->attempts == 1 ? "y" : "ies", why);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 		return rs_error_set(RS_ENET, "cannot reach %s: TLS failure: the server's certificate "
@@ -489,15 +621,17 @@ static int attempt_done(struct rs_http *http, struct rs_http_req *req, CURLcode 
 {
 	long status = 0, delay = 0;
 	double secs = (double)(now_ms() - req->started_ms) / 1000.0;
-	int rc = 0, server_asked = 0;
+	int rc = 0, server_asked = 0, failed;
 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_OK)
 		collect_headers(req);
 	rs_log(RS_LOG_VERBOSE, "%s %s %ld (%.0f ms%s)%s", req->method, req->path, status,
 	       secs * 1000, http_version(req->easy), cc == CURLE_OK ? "" : " failed");
-	if (!http->cancelled && !rs_interrupted() &&
-	    transient(http, req, cc, status, &delay, &server_asked)) {
+	failed = is_transient(cc, status);
+	health_record(http, failed);
+	if (failed && !http->cancelled && !rs_stopping() &&
+	    may_retry(http, req, cc, &delay, &server_asked)) {
 		rs_log(RS_LOG_VERBOSE, "%s %s: retrying in %ld ms (attempt %d)", req->method,
 		       req->path, delay, req->attempts + 1);
 		req->not_before_ms = now_ms() + delay;
@@ -539,7 +673,10 @@ static long start_requests(struct rs_http *http)
 	long wait = -1;
 	struct rs_http_req *req, *prev = NULL, *next;
 
-	for (req = http->queue_head; req && http->in_flight < http->opts.jobs; req = next) {
+	/* in a storm, fewer in flight (see health_record) */
+	int jobs = http->storm ? http->storm_jobs : http->opts.jobs;
+
+	for (req = http->queue_head; req && http->in_flight < jobs; req = next) {
 		long pw;
 
 		next = req->next;
@@ -569,9 +706,7 @@ static long start_requests(struct rs_http *http)
 			finish(req, RS_ERROR, 0, 0);
 			continue;
 		}
-		req->attempts++;
-		req->started_ms = now;
-		http->requests++;
+		try_begin(http, req, now);
 		if (http->opts.rate > 0)
 			http->tokens -= 1;
 		if (curl_multi_add_handle(http->multi, req->easy) != CURLM_OK) {
@@ -591,7 +726,8 @@ static void cancel_queued(struct rs_http *http)
 		http->queue_head = req->next;
 		if (!http->queue_head)
 			http->queue_tail = NULL;
-		finish(req, rs_error_set(RS_ECANCELLED, "interrupted before '%s' was sent",
+		finish(req, rs_error_set(RS_ECANCELLED, "%s before '%s' was sent",
+					 http->cancelled ? "cancelled" : rs_stop_reason(),
 					 req->path), 0, 0);
 	}
 }
@@ -605,7 +741,7 @@ int rs_http_run(struct rs_http *http)
 		int queued, finished = 0;
 		long wait;
 
-		if (http->cancelled || rs_interrupted())
+		if (http->cancelled || rs_stopping())
 			cancel_queued(http);
 		wait = start_requests(http);
 		if (http->in_flight == 0 && !http->queue_head)
@@ -631,8 +767,9 @@ int rs_http_run(struct rs_http *http)
 				curl_multi_poll(http->multi, NULL, 0, timeout, NULL);
 		}
 	}
-	if (http->cancelled || rs_interrupted())
-		return rs_error_set(RS_ECANCELLED, "interrupted");
+	if (http->cancelled || rs_stopping())
+		return rs_error_set(RS_ECANCELLED, "%s", http->cancelled ? "cancelled"
+				    : rs_stop_reason());
 	return 0;
 }
 
@@ -656,29 +793,39 @@ int rs_http_perform(struct rs_http *http, struct rs_http_req *req, struct rs_htt
 		CURLcode cc;
 		long delay = 0, status = 0;
 		int server_asked = 0;
+		int64_t wait;
 
-		if (rs_interrupted()) {
-			rc = rs_error_set(RS_ECANCELLED, "interrupted");
+		if (rs_stopping()) {
+			rc = rs_error_set(RS_ECANCELLED, "%s", rs_stop_reason());
 			break;
 		}
 		if (setup_easy(http, req) < 0) {
 			rc = RS_ERROR;
 			break;
 		}
-		req->attempts++;
-		req->started_ms = now_ms();
-		http->requests++;
+		try_begin(http, req, now_ms());
 		cc = curl_easy_perform(req->easy);
 		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (cc == CURLE_OK)
 			collect_headers(req);
 		rs_log(RS_LOG_VERBOSE, "%s %s %ld (%s)%s", req->method, req->path, status,
 		       http_version(req->easy) + 2, cc == CURLE_OK ? "" : " failed");
-		if (!rs_interrupted() && transient(http, req, cc, status, &delay, &server_asked)) {
+		health_record(http, is_transient(cc, status));
+		if (is_transient(cc, status) && !rs_stopping() &&
+		    may_retry(http, req, cc, &delay, &server_asked)) {
+			struct timespec ts;
+
 			rs_log(RS_LOG_VERBOSE, "%s %s: retrying in %ld ms (attempt %d)", req->method,
 			       req->path, delay, req->attempts + 1);
-			struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
-
+			/* the client-wide pause (429, Retry-After, a storm) holds this one too */
+			if ((status == 429 || (status == 503 && server_asked)) &&
+			    http->pause_until_ms < now_ms() + delay)
+				http->pause_until_ms = now_ms() + delay;
+			wait = http->pause_until_ms - now_ms();
+			if (wait < delay)
+				wait = delay;
+			ts.tv_sec = (time_t)(wait / 1000);
+			ts.tv_nsec = (long)(wait % 1000) * 1000000L;
 			nanosleep(&ts, NULL);
 			continue;
 		}
@@ -720,98 +867,4 @@ void rs_http_response_release(struct rs_http_response *resp)
 	free((char *)resp->etag);
 	free((char *)resp->url);
 	memset(resp, 0, sizeof(*resp));
-}
-
-/* Find rel="next" in a Link header: `<url>; rel="next", <url2>; rel="prev"`. */
-static int link_find_next(char **out, const char *link)
-{
-	const char *p = link;
-
-	*out = NULL;
-	while (p && *p) {
-		const char *lt = strchr(p, '<'), *gt, *params, *end;
-
-		if (!lt)
-			break;
-		gt = strchr(lt + 1, '>');
-		if (!gt)
-			return rs_error_set(RS_EPROTO, "malformed Link header");
-		params = gt + 1;
-		end = strchr(params, '<');   /* next link-value starts at '<' */
-		{
-			size_t plen = end ? (size_t)(end - params) : strlen(params);
-			const char *r = params;
-			int is_next = 0;
-
-			while ((r = strstr(r, "rel")) && r < params + plen) {
-				const char *v = r + 3;
-
-				while (*v == ' ')
-					v++;
-				if (*v == '=') {
-					v++;
-					while (*v == ' ')
-						v++;
-					if (strncmp(v, "\"next\"", 6) == 0 || strncmp(v, "next", 4) == 0 ||
-					    strncmp(v, "\"next ", 6) == 0)
-						is_next = 1;
-				}
-				r += 3;
-			}
-			if (is_next) {
-				*out = strndup(lt + 1, (size_t)(gt - lt - 1));
-				return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
-			}
-		}
-		p = end;
-	}
-	return 0;
-}
-
-int rs_http_link_next(char **out, const char *link, const char *base)
-{
-	char *target = NULL, *resolved = NULL, *origin_base = NULL, *origin_next = NULL;
-	int rc;
-
-	*out = NULL;
-	if (!link || !*link)
-		return 0;
-	rc = link_find_next(&target, link);
-	if (rc < 0 || !target)
-		return rc;
-	if (rs_url_resolve(&resolved, base, target) < 0) {
-		rc = rs_error_set(RS_EPROTO, "malformed Link target '%s'", target);
-		goto done;
-	}
-	rc = rs_url_origin(&origin_base, base);
-	if (rc == 0)
-		rc = rs_url_origin(&origin_next, resolved);
-	if (rc < 0)
-		goto done;
-	if (strcmp(origin_base, origin_next) != 0) {
-		rc = rs_error_set(RS_EPROTO, "pagination link points to another server ('%s')",
-				  origin_next);
-		goto done;
-	}
-	*out = strdup(resolved);
-	if (!*out)
-		rc = rs_error_set(RS_ERROR, "out of memory");
-done:
-	free(resolved);
-	free(target);
-	free(origin_base);
-	free(origin_next);
-	return rc;
-}
-
-int rs_http_escape(char **out, const char *in)
-{
-	char *e = curl_easy_escape(NULL, in, 0);
-
-	*out = NULL;
-	if (!e)
-		return rs_error_set(RS_ERROR, "out of memory");
-	*out = strdup(e);
-	curl_free(e);
-	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
 }

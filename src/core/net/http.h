@@ -8,17 +8,41 @@
  *
  * The transport knows nothing of registries: it bounds requests in flight
  * (`jobs`) and per second (`rate`), retries idempotent requests (GET, HEAD)
- * on 429, 502, 503, 504 and connection failures (refused, reset, timed out,
- * nothing received) up to `retries` times with exponential backoff and
- * jitter, honouring Retry-After (seconds or an HTTP date; a 429, or a 503
- * with Retry-After, pauses the whole client, not just that request), caps
- * response bodies, and logs each request's method, path, status, time and
- * HTTP version at RS_LOG_VERBOSE. Request headers are never logged.
+ * on transient failures, caps response bodies, and logs each request's
+ * method, path, status, time and HTTP version at RS_LOG_VERBOSE. Request
+ * headers are never logged.
+ *
+ * Retries and time limits, per request (all documented for users in the
+ * README's "Faults" section and regsweep(1)):
+ *  - transient failures are 429, 502, 503, 504 and connections refused,
+ *    reset, timed out or answered with nothing;
+ *  - a failure uses up one of `retries`, with exponential backoff and
+ *    jitter, unless the registry is up and says so: its answer carries a
+ *    Retry-After (seconds or an HTTP date, honoured, capped at the backoff
+ *    cap and the stall time; 0 means now), or the failure comes in a storm
+ *    (below) in which the registry still answers well. Those tries do not
+ *    use up retries and stop at 32. `retries` 0 turns every retry off;
+ *  - a try that stalls (no progress for `stall_timeout_ms`) is retried
+ *    once, never twice;
+ *  - all tries of one request, waits included, end within the request
+ *    budget, `request_budget_ms` (default twice the stall time plus the
+ *    connect time: 70 s with regsweep's defaults): no try starts after it,
+ *    and the one running is cut there.
+ *
+ * Storms: when 4 of the last 16 answers were transient failures, the
+ * client backs off as a whole: each failure halves the requests in flight
+ * (down to one) and holds every start for `backoff_base_ms`; each good
+ * answer allows one more in flight; when fewer than 2 of the last 16
+ * failed, it is back to `jobs`. A 429, or a 503 with a Retry-After, pauses
+ * the whole client as long as asked, storm or not.
+ *
+ * The run's interrupt and deadline (base/cancel.h): once either is set, no
+ * request or retry starts; those in flight finish.
  *
  * DELETE, PUT, POST and PATCH are never resent unless the caller says so
  * with rs_http_req_retryable(): a DELETE whose answer was lost may have
- * happened. The caller decides: HEAD the manifest, and resend the DELETE
- * only when it is still there.
+ * happened. The registry module allows it for DELETE and PUT, which are
+ * idempotent on a registry (a repeated delete by digest answers 404).
  *
  * Transport security: certificates are verified unless `insecure`;
  * `cacert` adds a private CA, `cert`/`key` present a client certificate;
@@ -52,9 +76,10 @@ struct rs_http_options {
 	int insecure;             /* skip certificate verification */
 	long backoff_base_ms;     /* first retry delay (doubles each time) */
 	long backoff_max_ms;      /* cap on one delay, Retry-After included */
+	long request_budget_ms;   /* all tries of one request; 0: 2 x stall + connect */
 };
 
-#define RS_HTTP_OPTIONS_INIT { 8, 0, 4, 10000, 30000, NULL, NULL, NULL, 0, 200, 30000 }
+#define RS_HTTP_OPTIONS_INIT { 8, 0, 4, 10000, 30000, NULL, NULL, NULL, 0, 200, 30000, 0 }
 
 /* What came back. Valid only during the completion callback. */
 struct rs_http_response {
@@ -114,9 +139,9 @@ int rs_http_submit(struct rs_http *http, struct rs_http_req *req, rs_http_done_f
 		   void *userdata);
 
 /* Drive every queued request, and those the callbacks add, to completion.
- * Returns 0, or RS_ECANCELLED when rs_http_cancel() or an interrupt stopped
- * it (requests in flight are finished first; queued ones complete with
- * RS_ECANCELLED). */
+ * Returns 0, or RS_ECANCELLED when rs_http_cancel(), an interrupt or the
+ * run's deadline stopped it (requests in flight are finished first; queued
+ * ones complete with RS_ECANCELLED, the message saying why). */
 int rs_http_run(struct rs_http *http);
 
 /* Perform one request now, outside the multi loop (token fetches): blocks,

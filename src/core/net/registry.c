@@ -202,7 +202,12 @@ static void on_done(struct rs_http_req *req, struct rs_http_response *resp, int 
 	} else if (rc == 0 && (resp->status < 200 || resp->status > 299) && resp->status != 304) {
 		char what[512];
 
-		snprintf(what, sizeof(what), "%s %s", pc->method, pc->url);
+		/* how hard it was tried, for a status that retries could not get past */
+		if (resp->attempts > 1)
+			snprintf(what, sizeof(what), "%s %s (tried %d times)", pc->method, pc->url,
+				 resp->attempts);
+		else
+			snprintf(what, sizeof(what), "%s %s", pc->method, pc->url);
 		rc = rs_registry_status_error(resp->status, resp->body.ptr, resp->body.len, what);
 	}
 	memset(&res, 0, sizeof(res));
@@ -213,6 +218,7 @@ static void on_done(struct rs_http_req *req, struct rs_http_response *resp, int 
 	res.digest = resp->digest;
 	res.link = resp->link;
 	res.url = resp->url;
+	res.attempts = resp->attempts;
 	pc->done(&res, pc->userdata);
 	pending_free(pc);
 }
@@ -230,6 +236,12 @@ static int send_call(struct pending_call *pc)
 	if (pc->max_body)
 		rs_http_req_max_body(req, pc->max_body);
 	rs_http_req_follow(req, pc->follow);
+	/* A DELETE (by digest or tag) and a PUT of a manifest are idempotent on
+	 * a registry: sent twice they end the same, a repeated delete answering
+	 * 404. So they are retried like reads; the caller reads a 404 after
+	 * retries (rs_reg_result.attempts > 1) as "an earlier try went through". */
+	if (strcmp(pc->method, "DELETE") == 0 || strcmp(pc->method, "PUT") == 0)
+		rs_http_req_retryable(req, 1);
 	if (pc->accept)
 		rc = rs_http_req_header(req, pc->accept);
 	if (rc == 0 && pc->extra_header)
@@ -319,6 +331,7 @@ static void on_sync_done(struct rs_reg_result *res, void *ud)
 	if (res->rc < 0)
 		rs_strlcpy(ctx->message, rs_error_message(), sizeof(ctx->message));
 	ctx->answer->status = res->status;
+	ctx->answer->attempts = res->attempts;
 	ctx->answer->body_len = res->body->len;
 	ctx->answer->body = res->body->ptr ? rs_buf_detach(res->body) : NULL;
 	ctx->answer->digest = rs_strdup(res->digest);

@@ -5,6 +5,11 @@
  * module adds the Authorization header, answers a 401 by letting the
  * authenticator refresh credentials and resends once, and turns error
  * statuses into RS_E* codes with messages that say what to fix.
+ *
+ * Retries are the transport's (http.h): reads, and also DELETE and PUT,
+ * which are idempotent here. A DELETE that was retried and answers 404 may
+ * have gone through on an earlier try whose answer was lost: `attempts`
+ * tells the caller, who confirms with a HEAD.
  */
 #ifndef RS_REGISTRY_H
 #define RS_REGISTRY_H
@@ -25,6 +30,7 @@ struct rs_reg_result {
 	const char *digest;        /* Docker-Content-Digest */
 	const char *link;
 	const char *url;
+	int attempts;              /* how many times the request was sent */
 };
 
 typedef void (*rs_reg_done_fn)(struct rs_reg_result *res, void *userdata);
@@ -68,6 +74,7 @@ struct rs_reg_answer {
 	size_t body_len;
 	char *digest;
 	char *content_type;
+	int attempts;              /* how many times the request was sent */
 };
 int rs_registry_call(struct rs_registry *reg, const struct rs_reg_call *call,
 		     struct rs_reg_answer *answer);

@@ -779,7 +779,7 @@ static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
 	}
 	if (rc == RS_ECANCELLED && !scan->fatal) {
 		rs_inventory_free(scan->inv);
-		return rs_error_set(RS_ECANCELLED, "scan interrupted");
+		return rs_error_set(RS_ECANCELLED, "scan stopped: %s", rs_stop_reason());
 	}
 	if (scan->fatal) {
 		rs_inventory_free(scan->inv);
