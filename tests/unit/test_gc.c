@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/shell.h"
 #include "host/gc.h"
 #include "model/inventory.h"
 
@@ -156,7 +157,7 @@ Test(gc_script, quoting)
 {
 	struct rs_buf b = RS_BUF_INIT;
 
-	cr_assert_eq(rs_gc_shell_quote(&b, "it's $HOME `x` \"q\" \\"), 0);
+	cr_assert_eq(rs_shell_quote(&b, "it's $HOME `x` \"q\" \\"), 0);
 	cr_assert_str_eq(rs_buf_cstr(&b), "'it'\\''s $HOME `x` \"q\" \\'");
 	rs_buf_release(&b);
 }
