@@ -70,6 +70,8 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "what to do with untagged manifests (default delete)"),
 	S(untagged_grace, "REGSWEEP_UNTAGGED_GRACE", RS_SET_DURATION, 0, "DURATION",
 	  "keep untagged manifests younger than DURATION (default 24h)"),
+	S(untag, "REGSWEEP_UNTAG", RS_SET_BOOL, RS_SETF_NEGATABLE, NULL,
+	  "remove a dropped tag whose image stays, alone (default on; --no-untag keeps it)"),
 	S(backup_dir, "REGSWEEP_BACKUP_DIR", RS_SET_STRING, 0, "DIR",
 	  "where apply saves what it deletes (default ./regsweep-backup-TIME)"),
 	S(dry_run, "REGSWEEP_DRY_RUN", RS_SET_BOOL, 0, NULL, "change nothing"),
@@ -119,6 +121,7 @@ int rs_settings_init(struct rs_settings *s)
 	s->keep_last = -1;
 	s->keep_newer_than = -1;
 	s->untagged_grace = 24 * 3600;
+	s->untag = 1;
 	s->ssh_timeout = 10;
 	s->command_timeout = 2 * 3600;
 	s->untagged = strdup("delete");

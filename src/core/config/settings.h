@@ -25,7 +25,8 @@ enum rs_setting_type {
 enum rs_setting_flags {
 	RS_SETF_SECRET = 1 << 0,   /* masked on output, never a CLI option */
 	RS_SETF_NO_ENV = 1 << 1,   /* not read from the environment */
-	RS_SETF_NO_FILE = 1 << 2   /* not read from the config file */
+	RS_SETF_NO_FILE = 1 << 2,  /* not read from the config file */
+	RS_SETF_NEGATABLE = 1 << 3 /* a boolean that is on by default: --no-NAME turns it off */
 };
 
 enum rs_setting_source {
@@ -76,6 +77,7 @@ struct rs_settings {
 	char *keep_tags;
 	char *untagged;            /* "delete" or "keep" */
 	int64_t untagged_grace;
+	int untag;                 /* remove a dropped tag whose digest stays (default 1) */
 	/* apply / restore */
 	char *backup_dir;
 	int dry_run;

@@ -454,6 +454,7 @@ int rs_policy_build(struct rs_policy **out, const struct rs_config *cfg,
 		return rs_error_set(RS_ERROR, "out of memory");
 	policy->untagged_delete = !s->untagged || strcmp(s->untagged, "keep") != 0;
 	policy->untagged_grace = s->untagged_grace >= 0 ? s->untagged_grace : 24 * 3600;
+	policy->untag = s->untag;
 	rc = rs_pattern_list_parse(&policy->keep_tags, s->keep_tags, "--keep-tags");
 	if (rc < 0)
 		goto fail;

@@ -25,8 +25,8 @@
  *     error: the rule would not say what it keeps.
  *   - otherwise the config file's `rules:`, in order;
  *   - otherwise no rule: every tag stays, only untagged history goes.
- * `keep_tags`, `untagged` and `untagged_grace` always come from the
- * settings (which the config file's top level feeds).
+ * `keep_tags`, `untagged`, `untagged_grace` and `untag` always come from
+ * the settings (which the config file's top level feeds).
  *
  * The policy owns everything it holds; free it with rs_policy_free().
  */
@@ -75,6 +75,7 @@ struct rs_policy {
 	struct rs_pattern_list keep_tags;  /* policy-wide: always kept */
 	int untagged_delete;               /* untagged: delete (1) or keep (0) */
 	int64_t untagged_grace;            /* seconds */
+	int untag;                         /* a dropped tag on a kept digest goes alone */
 	char *source;                      /* "config file 'x'", "command line", "none" */
 };
 
