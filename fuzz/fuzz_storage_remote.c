@@ -6,7 +6,7 @@
  * newline. */
 #include "fuzz.h"
 
-#include "../src/core/storage_remote.c"
+#include "../src/core/storage/storage_remote.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
