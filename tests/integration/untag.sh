@@ -194,6 +194,22 @@ if [[ -n $config ]]; then
 		"its config blob is gone"
 fi
 
+# --- a tag that moves between plan and apply stays -------------------------------------
+run "$REGSWEEP" plan -c cfg.yml -r "$REG_URL" --out moved.json
+is "$(json_get moved.json 'd["totals"]["tags_untagged"]')" 2 "a plan that untags pr-17 again"
+moved=$(push_noise -q --repo app --tag pr-17 --created 2025-01-01T00:00:00Z 1 | awk '$1 == "tag" { print $4 }')
+run "$REGSWEEP" apply moved.json -r "$REG_URL" --backup-dir backup-moved
+is "$RUN_STATUS" 3 "apply with an untagged tag that moved is done in part (exit 3)"
+like "$RUN_STDOUT" "skipped +app:pr-17 \\(sha256:${shared:7:12}\\)  tag 'pr-17' moved since the plan \\(now sha256:${moved:7:12}\\)" \
+	"the moved tag is skipped, and says why"
+is "$(head_digest app pr-17)" "$moved" "it still points at the new push"
+check "and the new push pulls" pulls app:pr-17 app:release-1.0
+like "$RUN_STDOUT" "apply: 1 deleted, 1 untagged" "the rest of the plan went"
+is "$(retag app release-1.0 pr-17)" 201 "pr-17 back on release-1.0's digest"
+run "$REGSWEEP" restore backup-moved -r "$REG_URL"
+is "$RUN_STATUS $(head_digest app pr-18) $(head_digest multi amd64-pr-3)" "0 $alone $child" \
+	"and the rest back from the backup"
+
 # --- a token without 'push' ---------------------------------------------------------
 root=$REG_ROOT
 registry_stop
