@@ -542,8 +542,10 @@ done:
 }
 
 /* Push the placeholder over the tag and see the tag resolve to it:
- * 1 placed, 0 not (the item says why), <0 an error that stops. */
-static int place(struct rs_untagger *u, struct rs_apply_item *item, const char *expect)
+ * 1 placed, 0 not (the item says why), <0 an error that stops. *pushed is
+ * set once the registry holds the placeholder, placed or not. */
+static int place(struct rs_untagger *u, struct rs_apply_item *item, const char *expect,
+		 int *pushed)
 {
 	struct rs_reg_call call = RS_REG_CALL_INIT;
 	struct rs_reg_answer answer;
@@ -579,6 +581,7 @@ static int place(struct rs_untagger *u, struct rs_apply_item *item, const char *
 			rs_error_message());
 		return is_refusal(rc) ? rc : 0;
 	}
+	*pushed = 1;
 	rc = head_manifest(u, item->repo, item_tag(item), now);
 	if (rc == RS_ECANCELLED)
 		return rc;
@@ -600,6 +603,7 @@ static int untag_by_placeholder(struct rs_untagger *u, const char *repo,
 	char shortd[RS_DIGEST_MAX], why[1024];
 	unsigned char *placed = calloc(n ? n : 1, 1);
 	size_t nplaced = 0;
+	int pushed = 0;
 	long status = 0;
 	int rc, stop;
 
@@ -636,7 +640,7 @@ static int untag_by_placeholder(struct rs_untagger *u, const char *repo,
 			rc = rs_error_set(RS_ECANCELLED, "interrupted");
 			break;
 		}
-		r = place(u, &items[i], expect[i]);
+		r = place(u, &items[i], expect[i], &pushed);
 		if (r < 0)
 			rc = r;
 		else if (r == 1) {
@@ -647,9 +651,10 @@ static int untag_by_placeholder(struct rs_untagger *u, const char *repo,
 	/* an interrupt or a refusal while placing: what is placed still goes */
 	stop = rc;
 	rc = 0;
-	if (!nplaced)
+	if (!nplaced && !pushed)
 		goto done;
-	/* one delete of the placeholder takes every tag now on it */
+	/* one delete of the placeholder takes every tag now on it, and one
+	 * pushed over a tag that someone moved meanwhile is not left behind */
 	rc = delete_manifest(u, repo, u->digest, &status, NULL);
 	if (rc == RS_ENOTFOUND)
 		rc = 0;
