@@ -209,10 +209,13 @@ static int untags_new(struct apply_run *run)
 			item->media_type = rs_strdup(mt);
 			item->reason = rs_strdup(pt->reason);
 			item->tags = calloc(1, sizeof(*item->tags));
+			if (item->tags) {
+				item->tags[0] = strdup(pt->name);
+				item->ntags = 1;
+			}
 			if (!item->repo || (mt && !item->media_type) || (pt->reason && !item->reason) ||
-			    !item->tags || !(item->tags[0] = strdup(pt->name)))
+			    !item->tags || !item->tags[0])
 				return rs_error_set(RS_ERROR, "out of memory");
-			item->ntags = 1;
 		}
 	}
 	return 0;
