@@ -41,7 +41,9 @@ _regsweep()
 
 	if [[ $cur == -* ]]; then
 		local opts
-		opts=$(regsweep ${cmd:+$cmd} --help 2>/dev/null | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+		# "--[no-]untag" in the help stands for --untag and --no-untag
+		opts=$(regsweep ${cmd:+$cmd} --help 2>/dev/null |
+			sed -E 's/--\[no-\]([a-z-]+)/--\1 --no-\1/g' | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 		opts+=" $(regsweep --help 2>/dev/null | grep -oE -- '--[a-z][a-z-]+' | sort -u)"
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		return

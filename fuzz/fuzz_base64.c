@@ -2,6 +2,7 @@
  * (rs_base64_decode); what decodes must encode and decode to the same bytes. */
 #include "fuzz.h"
 
+#include "base/base64.h"
 #include "net/auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

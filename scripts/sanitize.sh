@@ -18,6 +18,10 @@
 # criterion's test workers (--trace-children=yes). A canary test that leaks
 # on purpose proves valgrind sees inside those workers.
 #
+# The integration tests run once per registry build, as in `make check`:
+# the distribution 3.0 pass needs its archive (scripts/lib/registry3.sh);
+# without it that pass is not run, and the summary says so.
+#
 # Sanitizer reports go to files (log_path), so one is found even when a
 # test swallowed the program's stderr. A skipped test counts as failed
 # unless its reason names a platform limit (scripts/lib/results.sh). Prints
@@ -96,6 +100,20 @@ fi
 findings=0
 summary=()
 
+# distribution 3.0 for the integration tests' second pass (from the cache
+# when scripts/test.sh or an earlier run built it)
+# shellcheck source=scripts/lib/registry3.sh
+. "$top/scripts/lib/registry3.sh"
+check_args=()
+archive=$(registry3_archive "$top")
+if [[ -n $archive ]] && REGSWEEP_REGISTRY3_BIN=$(registry3_build "$top"); then
+	export REGSWEEP_DISTRIBUTION_ARCHIVE=$archive REGSWEEP_REGISTRY3_BIN
+else
+	check_args+=(REGISTRY_3_0_TESTS=)
+	summary+=("registry 3.0 pass: not run (${archive:+its build failed}${archive:-no distribution $REGISTRY3_VERSION archive})")
+	[[ -z $archive ]] || findings=1
+fi
+
 # Counts from automake's .trs files under DIR: "P passed, F failed, ...";
 # sets FAILED_CASES (failed, errored, and skipped without a platform limit).
 count_results() {
@@ -123,7 +141,8 @@ if [[ $do_asan -eq 1 ]]; then
 		export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
 		export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
 		export LSAN_OPTIONS="log_path=$reports/lsan"
-		make -j"$jobs" check >"$tmp/asan-check.log" 2>&1
+		make -j"${REGSWEEP_TEST_JOBS:-$((jobs * 2))}" check "${check_args[@]}" \
+			>"$tmp/asan-check.log" 2>&1
 	) || status=$?
 	count_results "$build" >"$tmp/asan-results"
 	results=$(cat "$tmp/asan-results")

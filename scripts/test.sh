@@ -25,8 +25,15 @@
 # "platform limit:" (a limit of the platform that no package can lift; see
 # scripts/lib/results.sh). Those are counted, and listed, as skipped.
 #
+# The integration suite runs once per registry build: Debian's
+# docker-registry 2.8 and upstream distribution 3.0, built (once, then
+# cached) from ../shared/third_party/distribution-v3.0.0.tar.gz or
+# REGSWEEP_DISTRIBUTION_ARCHIVE. Without the archive the 3.0 pass is not
+# run, and a line says so.
+#
 # Prints one closing line "N passed, N failed" (and ", N skipped (platform
-# limits)" if any); exits non-zero if anything failed.
+# limits)" if any) with each registry pass's own count; exits non-zero if
+# anything failed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +41,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/deps.sh"
 # shellcheck source=scripts/lib/results.sh
 . "$top/scripts/lib/results.sh"
+# shellcheck source=scripts/lib/registry3.sh
+. "$top/scripts/lib/registry3.sh"
 
 distcheck=0 sanitize=1 flow=1 tests=
 while [[ $# -gt 0 ]]; do
@@ -45,7 +54,7 @@ while [[ $# -gt 0 ]]; do
 		tests=$2 sanitize=0 flow=0
 		shift
 		;;
-	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,36p' "$0"; exit 0 ;;
 	*) echo "test.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -55,13 +64,31 @@ done
 deps_install $REGSWEEP_BUILD_DEPS $REGSWEEP_RUN_DEPS $REGSWEEP_TEST_DEPS
 deps_build "$top"
 
+# distribution 3.0: built from its archive when it is not in the cache yet
+archive=$(registry3_archive "$top")
+not_run=
+check_args=()
+if [[ -z $archive ]]; then
+	not_run="registry 3.0 pass: not run (no distribution ${REGISTRY3_VERSION} archive: put it at ../shared/third_party/distribution-${REGISTRY3_VERSION}.tar.gz or set REGSWEEP_DISTRIBUTION_ARCHIVE)"
+	check_args+=(REGISTRY_3_0_TESTS=)
+elif REGSWEEP_REGISTRY3_BIN=$(registry3_build "$top"); then
+	# the sanitizer pass builds a copy of the tree elsewhere: tell it too
+	export REGSWEEP_DISTRIBUTION_ARCHIVE=$archive REGSWEEP_REGISTRY3_BIN
+else
+	not_run="registry 3.0 pass: not run (building distribution ${REGISTRY3_VERSION} failed, see above)"
+	check_args+=(REGISTRY_3_0_TESTS=)
+fi
+
 cd "$top"
 find "$top" -name '*.trs' -delete
 status=0
+# Integration tests mostly wait on their servers: more of them at once than
+# there are cores keeps both cores busy (they share nothing but the cores).
+jobs=${REGSWEEP_TEST_JOBS:-4}
 if [[ -n $tests ]]; then
-	make -s check -j2 TESTS="$tests" >/dev/null 2>&1 || status=$?
+	make -s check -j"$jobs" "${check_args[@]}" TESTS="$tests" >/dev/null 2>&1 || status=$?
 else
-	make -s check -j2 >/dev/null 2>&1 || status=$?
+	make -s check -j"$jobs" "${check_args[@]}" >/dev/null 2>&1 || status=$?
 fi
 
 # Count every test case from automake's per-test result files.
@@ -72,6 +99,25 @@ if [[ ${#RESULTS_FAILED_LOGS[@]} -gt 0 ]]; then
 fi
 if [[ $RESULTS_BAD_SKIPS -gt 0 ]]; then
 	echo "$RESULTS_BAD_SKIPS skipped test(s) counted as failed: a skip must name a platform limit"
+fi
+# Each registry pass on its own: NAME@2.8.trs, NAME@3.0.trs.
+passes=
+for reg in 2.8 3.0; do
+	p=0 f=0 n=0
+	while IFS= read -r trs; do
+		n=$((n + 1))
+		p=$((p + $(grep -c '^:test-result: PASS' "$trs" || true)))
+		f=$((f + $(grep -c -E '^:test-result: (FAIL|XPASS|ERROR)' "$trs" || true)))
+	done < <(find "$top/tests/integration" -name "*@$reg.trs" | sort)
+	if [[ $n -gt 0 ]]; then
+		passes="$passes${passes:+; }registry $reg: $n scripts, $p passed, $f failed"
+	fi
+done
+if [[ -n $not_run ]]; then
+	echo "$not_run"
+	if [[ -n $archive ]]; then
+		failed=$((failed + 1))
+	fi
 fi
 if [[ $status -ne 0 && $failed -eq 0 ]]; then
 	echo "make check failed without a failing test case:"
@@ -115,8 +161,8 @@ if [[ $distcheck -eq 1 ]]; then
 fi
 
 if [[ $skipped -gt 0 ]]; then
-	echo "$passed passed, $failed failed, $skipped skipped (platform limits)"
+	echo "$passed passed, $failed failed, $skipped skipped (platform limits)${passes:+ ($passes)}"
 else
-	echo "$passed passed, $failed failed"
+	echo "$passed passed, $failed failed${passes:+ ($passes)}"
 fi
 [[ $failed -eq 0 ]]

@@ -20,7 +20,7 @@ static void warn_ignored_policy(const struct rs_settings *s)
 {
 	static const char *const names[] = {
 		"repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "untagged",
-		"untagged_grace", "order", "in_use"
+		"untagged_grace", "order", "in_use", "untag"
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -47,30 +47,47 @@ static int format_tags(struct rs_buf *out, char *const *tags, size_t ntags)
 	return rc;
 }
 
-static int format_result(struct rs_buf *out, const struct rs_apply_result *r)
+/* A deletion: "deleted  app@sha256:... tag1,tag2  reason"; an untag:
+ * "untagged  app:tag (sha256:...)  reason". */
+static int format_item(struct rs_buf *out, const struct rs_apply_item *it)
 {
 	char shortd[RS_DIGEST_MAX];
+	int rc;
+
+	if (it->action == RS_APPLY_UNTAG)
+		rc = rs_buf_printf(out, "%-13s %s:%s (%s)", rs_apply_item_outcome(it), it->repo,
+				   it->ntags ? it->tags[0] : "", rs_digest_short(shortd, it->digest));
+	else
+		rc = rs_buf_printf(out, "%-13s %s@%s ", rs_apply_item_outcome(it), it->repo,
+				   rs_digest_short(shortd, it->digest));
+	if (rc == 0 && it->action != RS_APPLY_UNTAG)
+		rc = format_tags(out, it->tags, it->ntags);
+	if (rc == 0)
+		rc = rs_buf_printf(out, "  %s\n", it->detail ? it->detail
+					       : it->reason ? it->reason : "");
+	return rc;
+}
+
+static int format_result(struct rs_buf *out, const struct rs_apply_result *r)
+{
+	char untags[64] = "";
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < r->nitems; i++) {
-		const struct rs_apply_item *it = &r->items[i];
-
-		rc = rs_buf_printf(out, "%-13s %s@%s ", rs_apply_outcome_name(it->outcome), it->repo,
-				   rs_digest_short(shortd, it->digest));
-		if (rc == 0)
-			rc = format_tags(out, it->tags, it->ntags);
-		if (rc == 0)
-			rc = rs_buf_printf(out, "  %s\n", it->detail ? it->detail
-						       : it->reason ? it->reason : "");
-	}
+	for (size_t i = 0; rc == 0 && i < r->nitems; i++)
+		rc = format_item(out, &r->items[i]);
+	for (size_t i = 0; rc == 0 && i < r->nuntags; i++)
+		rc = format_item(out, &r->untags[i]);
+	if (r->nuntags)
+		snprintf(untags, sizeof(untags), r->dry_run ? ", %zu would be untagged"
+			 : ", %zu untagged", r->dry_run ? r->would_untag : r->untagged);
 	if (rc == 0 && r->dry_run)
-		rc = rs_buf_printf(out, "dry run: %zu would be deleted, %zu skipped, %zu not "
-				   "attempted; nothing was changed\n", r->would_delete, r->skipped,
-				   r->pending);
+		rc = rs_buf_printf(out, "dry run: %zu would be deleted%s, %zu skipped, %zu not "
+				   "attempted; nothing was changed\n", r->would_delete, untags,
+				   r->skipped, r->pending);
 	else if (rc == 0)
-		rc = rs_buf_printf(out, "apply: %zu deleted, %zu already gone, %zu skipped, %zu failed, "
-				   "%zu not attempted%s%s%s\n", r->deleted, r->gone, r->skipped,
-				   r->failed, r->pending, r->backup_dir ? "; backup in '" : "",
+		rc = rs_buf_printf(out, "apply: %zu deleted%s, %zu already gone, %zu skipped, %zu "
+				   "failed, %zu not attempted%s%s%s\n", r->deleted, untags, r->gone,
+				   r->skipped, r->failed, r->pending, r->backup_dir ? "; backup in '" : "",
 				   r->backup_dir ? r->backup_dir : "", r->backup_dir ? "'" : "");
 	if (rc == 0 && !r->dry_run && r->deleted)
 		rc = rs_buf_puts(out, "the space comes back after garbage collection "

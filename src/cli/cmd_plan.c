@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "report/planreport.h"
 #include "report_cli.h"
+#include "act/untag.h"
 #include "scan/referrers.h"
 #include "scan/scan.h"
 #include "scan/stats.h"
@@ -81,6 +82,14 @@ int cli_plan_now(struct cli_ctx *ctx, struct rs_plan **out, struct rs_report *re
 	rc = rs_plan_build_consuming(out, inv, policy, (int64_t)time(NULL));
 	if (rc == 0)
 		cli_plan_log_in_use(*out, rs_registry_url(ctx->registry));
+	/* whether the registry and the credentials allow removing a tag alone:
+	 * the plan says so for each tag it untags */
+	if (rc == 0 && (*out)->totals.tags_untagged)
+		rc = rs_untag_check_plan(*out, ctx->registry, (int64_t)time(NULL));
+	if (rc < 0) {
+		rs_plan_free(*out);
+		*out = NULL;
+	}
 	if (rc == 0 && partial.code) {
 		rs_error_restore(&partial);
 		rc = rs_error_set(RS_EPARTIAL, "some repositories could not be read completely, so "
@@ -126,19 +135,22 @@ void cli_plan_log_in_use(const struct rs_plan *plan, const char *registry)
 	}
 }
 
+/* An untag that cannot be done shows what will happen: the tag stays. */
 static int print_row(struct rs_buf *out, int width, const char *tag, const char *digest,
 		     int64_t created, const int64_t *pushed, enum rs_verdict verdict,
-		     const char *reason)
+		     const char *reason, const char *blocked)
 {
 	char shortd[RS_DIGEST_MAX], date[64], when[64];
+	const char *decide = verdict == RS_VERDICT_DELETE ? "delete"
+			     : verdict == RS_VERDICT_UNTAG && !blocked ? "untag" : "keep";
 
 	if (pushed)
 		rs_time_format(when, sizeof(when), *pushed);
-	return rs_buf_printf(out, "  %-*s  %-19s  %-20s  %s%s%-6s  %s\n", width, tag,
+	return rs_buf_printf(out, "  %-*s  %-19s  %-20s  %s%s%-6s  %s%s%s\n", width, tag,
 			     digest[0] ? rs_digest_short(shortd, digest) : "(unresolved)",
 			     rs_time_format(date, sizeof(date), created), pushed ? when : "",
-			     pushed ? "  " : "", verdict == RS_VERDICT_DELETE ? "delete" : "keep",
-			     reason ? reason : "");
+			     pushed ? "  " : "", decide, reason ? reason : "",
+			     blocked ? "; but it stays: " : "", blocked ? blocked : "");
 }
 
 /* Untagged manifests of a repository, by digest, kept and deleted. */
@@ -154,7 +166,7 @@ static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r, int sho
 {
 	static const int64_t unknown = RS_TIME_UNKNOWN;
 	const struct rs_plan_manifest **untagged;
-	size_t nuntagged = 0, tags_deleted = 0;
+	size_t nuntagged = 0, tags_deleted = 0, tags_untagged = 0;
 	int width = 3, rc;
 
 	untagged = calloc(r->ndeletions + r->nkept + 1, sizeof(*untagged));
@@ -169,6 +181,7 @@ static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r, int sho
 	qsort(untagged, nuntagged, sizeof(*untagged), cmp_manifest_ptr);
 	for (size_t i = 0; i < r->ntags; i++) {
 		tags_deleted += r->tags[i].verdict == RS_VERDICT_DELETE;
+		tags_untagged += r->tags[i].verdict == RS_VERDICT_UNTAG && !r->tags[i].blocked;
 		if ((int)strlen(r->tags[i].name) > width)
 			width = (int)strlen(r->tags[i].name);
 	}
@@ -176,12 +189,17 @@ static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r, int sho
 		width = 10;
 	if (width > 24)
 		width = 24;   /* longer names (cosign tags) overflow their column */
-	rc = rs_buf_printf(out, "\n%s: %zu tag%s (%zu to delete), %zu manifest%s (%zu to delete)\n",
-			   r->name, r->ntags, r->ntags == 1 ? "" : "s", tags_deleted,
-			   r->ndeletions + r->nkept, r->ndeletions + r->nkept == 1 ? "" : "s",
-			   r->ndeletions);
+	rc = rs_buf_printf(out, "\n%s: %zu tag%s (%zu to delete", r->name, r->ntags,
+			   r->ntags == 1 ? "" : "s", tags_deleted);
+	if (rc == 0 && tags_untagged)
+		rc = rs_buf_printf(out, ", %zu to untag", tags_untagged);
+	if (rc == 0)
+		rc = rs_buf_printf(out, "), %zu manifest%s (%zu to delete)\n", r->ndeletions + r->nkept,
+				   r->ndeletions + r->nkept == 1 ? "" : "s", r->ndeletions);
 	if (rc == 0 && r->note)
 		rc = rs_buf_printf(out, "  note: %s\n", r->note);
+	if (rc == 0 && r->failure)
+		rc = rs_buf_printf(out, "  failure: %s\n", r->failure);
 	if (rc == 0 && (r->ntags || nuntagged))
 		rc = rs_buf_printf(out, "  %-*s  %-19s  %-20s  %s%-6s  %s\n", width, "TAG", "DIGEST",
 				   "CREATED", show_pushed ? "PUSHED                " : "", "DECIDE",
@@ -189,11 +207,12 @@ static int format_repo(struct rs_buf *out, const struct rs_plan_repo *r, int sho
 	for (size_t i = 0; rc == 0 && i < r->ntags; i++)
 		rc = print_row(out, width, r->tags[i].name, r->tags[i].digest, r->tags[i].created,
 			       show_pushed ? &r->tags[i].pushed_at : NULL, r->tags[i].verdict,
-			       r->tags[i].reason);
+			       r->tags[i].reason,
+			       r->tags[i].verdict == RS_VERDICT_UNTAG ? r->tags[i].blocked : NULL);
 	for (size_t i = 0; rc == 0 && i < nuntagged; i++)
 		rc = print_row(out, width, "(untagged)", untagged[i]->digest, untagged[i]->created,
 			       show_pushed ? &unknown : NULL, untagged[i]->verdict,
-			       untagged[i]->reason);
+			       untagged[i]->reason, NULL);
 	free(untagged);
 	return rc;
 }
@@ -210,9 +229,17 @@ int cli_plan_format_totals(struct rs_buf *out, const struct rs_plan *plan)
 		rc = rs_buf_printf(out, " (%llu read incompletely: nothing deleted there)",
 				   (unsigned long long)t->incomplete);
 	if (rc == 0)
-		rc = rs_buf_printf(out, ", %llu tags (%llu to delete), %llu manifests (%llu to "
+		rc = rs_buf_printf(out, ", %llu tags (%llu to delete", (unsigned long long)t->tags,
+				   (unsigned long long)t->tags_deleted);
+	if (rc == 0 && t->tags_untagged > t->untags_blocked)
+		rc = rs_buf_printf(out, ", %llu to untag",
+				   (unsigned long long)(t->tags_untagged - t->untags_blocked));
+	if (rc == 0 && t->untags_blocked)
+		rc = rs_buf_printf(out, ", %llu that cannot be untagged here",
+				   (unsigned long long)t->untags_blocked);
+	if (rc == 0)
+		rc = rs_buf_printf(out, "), %llu manifests (%llu to "
 				   "delete, %llu of them untagged)",
-				   (unsigned long long)t->tags, (unsigned long long)t->tags_deleted,
 				   (unsigned long long)t->manifests,
 				   (unsigned long long)t->manifests_deleted,
 				   (unsigned long long)t->untagged_deleted);

@@ -22,19 +22,20 @@
 #define OPT_HELP 1000
 #define OPT_VERSION 1001
 #define OPT_SETTING_BASE 2000
+#define OPT_NEGATE_BASE 3000    /* --no-NAME of a negatable boolean */
 
 static const char *const stats_opts[] = {
 	"json", "per_repo", "shard", "cache_dir", "no_cache", NULL
 };
 static const char *const plan_opts[] = {
 	"json", "out", "repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "order",
-	"in_use", "untagged", "untagged_grace", "shard", "ssh", "storage_root", "registry_config",
-	"cache_dir", "no_cache", "html", "notify", "notify_on", NULL
+	"in_use", "untagged", "untagged_grace", "untag", "shard", "ssh", "storage_root",
+	"registry_config", "cache_dir", "no_cache", "html", "notify", "notify_on", NULL
 };
 static const char *const apply_opts[] = {
 	"json", "backup_dir", "dry_run", "repos", "tags", "keep_last", "keep_newer_than",
-	"keep_tags", "order", "in_use", "untagged", "untagged_grace", "shard", "ssh", "storage_root",
-	"registry_config", "report", "html", "notify", "notify_on", NULL
+	"keep_tags", "order", "in_use", "untagged", "untagged_grace", "untag", "shard", "ssh",
+	"storage_root", "registry_config", "report", "html", "notify", "notify_on", NULL
 };
 static const char *const restore_opts[] = { "dry_run", "json", NULL };
 static const char *const gc_opts[] = {
@@ -44,7 +45,8 @@ static const char *const gc_opts[] = {
 };
 static const char *const run_opts[] = {
 	"dry_run", "json", "report", "metrics", "per_repo", "backup_dir", "repos", "tags",
-	"keep_last", "keep_newer_than", "keep_tags", "order", "in_use", "untagged", "untagged_grace", "ssh",
+	"keep_last", "keep_newer_than", "keep_tags", "order", "in_use", "untagged", "untagged_grace",
+	"untag", "ssh",
 	"ssh_known_hosts", "ssh_accept_new", "ssh_key", "ssh_passphrase_file", "before_gc",
 	"after_gc", "gc_command", "delete_untagged", "storage_root", "registry_config", "html",
 	"notify", "notify_on", NULL
@@ -107,8 +109,9 @@ static void print_option(FILE *fp, const char *setting)
 		snprintf(left, sizeof(left), "-%c, --%s%s%s", sh, name, info->arg ? " " : "",
 			 info->arg ? info->arg : "");
 	else
-		snprintf(left, sizeof(left), "    --%s%s%s", name, info->arg ? " " : "",
-			 info->arg ? info->arg : "");
+		snprintf(left, sizeof(left), "    --%s%s%s%s",
+			 info->flags & RS_SETF_NEGATABLE ? "[no-]" : "", name,
+			 info->arg ? " " : "", info->arg ? info->arg : "");
 	fprintf(fp, "  %-34s %s\n", left, info->help);
 }
 
@@ -203,7 +206,7 @@ int main(int argc, char **argv)
 	size_t nargs = 0, nlong = 0;
 	int want_help = 0, want_version = 0, verbose = 0, quiet = 0, rc = 0, opt;
 	const struct cli_command *cmd = NULL;
-	char (*names)[64] = NULL;
+	char (*names)[64] = NULL, (*negated)[64] = NULL;
 
 	memset(&ctx, 0, sizeof(ctx));
 	rs_log_set_handler(log_to_stderr, &ctx);
@@ -213,10 +216,11 @@ int main(int argc, char **argv)
 		return CLI_EXIT_FAILED;
 	}
 
-	longopts = calloc(rs_setting_count + 3, sizeof(*longopts));
+	longopts = calloc(2 * rs_setting_count + 3, sizeof(*longopts));
 	names = calloc(rs_setting_count, sizeof(*names));
+	negated = calloc(rs_setting_count, sizeof(*negated));
 	args = calloc((size_t)argc + 1, sizeof(*args));
-	if (!longopts || !names || !args) {
+	if (!longopts || !names || !negated || !args) {
 		fprintf(stderr, "regsweep: out of memory\n");
 		return CLI_EXIT_FAILED;
 	}
@@ -232,6 +236,13 @@ int main(int argc, char **argv)
 				       : required_argument;
 		longopts[nlong].val = OPT_SETTING_BASE + (int)i;
 		nlong++;
+		if (info->type == RS_SET_BOOL && (info->flags & RS_SETF_NEGATABLE)) {
+			snprintf(negated[i], sizeof(negated[i]), "no-%s", names[i]);
+			longopts[nlong].name = negated[i];
+			longopts[nlong].has_arg = no_argument;
+			longopts[nlong].val = OPT_NEGATE_BASE + (int)i;
+			nlong++;
+		}
 	}
 	longopts[nlong++] = (struct option){"help", no_argument, NULL, OPT_HELP};
 	longopts[nlong++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
@@ -271,6 +282,10 @@ int main(int argc, char **argv)
 			rc = CLI_EXIT_USAGE;
 			goto out;
 		default:
+			if (opt >= OPT_NEGATE_BASE) {
+				args[nargs++] = (struct cli_arg){opt - OPT_NEGATE_BASE, "false"};
+				continue;
+			}
 			index = opt - OPT_SETTING_BASE;
 			break;
 		}
@@ -404,6 +419,7 @@ out:
 	rs_secret_clear();
 	free(longopts);
 	free(names);
+	free(negated);
 	free(args);
 	return rc;
 }

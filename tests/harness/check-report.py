@@ -10,7 +10,8 @@ import sys
 
 FIGURES = {"repositories": int, "tags": int, "manifests": int, "blobs": int, "bytes": int}
 OPTIONAL_FIGURES = {"storage_blobs": int, "storage_bytes": int}
-ITEM = {"repository": str, "digest": str, "tags": list, "reason": str, "outcome": str}
+ITEM = {"action": str, "repository": str, "digest": str, "tags": list, "reason": str,
+        "outcome": str}
 problems = []
 
 

@@ -3,6 +3,12 @@
 # TAP output for automake's tap-driver, and throwaway services on 127.0.0.1
 # (a registry with optional htpasswd, TLS, mTLS or token auth; an sshd).
 # Everything lives under $HARNESS_TMP and is stopped and removed at exit.
+#
+# The registry build is REGSWEEP_TEST_REGISTRY: 2.8 (Debian's
+# docker-registry, the default) or 3.0 (upstream distribution v3.0.0, built
+# once from its release archive by scripts/lib/registry3.sh and cached).
+# HARNESS_REGISTRY holds it for the tests (registry_is 3.0); an explicit
+# HARNESS_REGISTRY_BIN names the binary instead.
 # Variables such as TAP_LAST and RUN_STATUS are set for the sourcing script:
 # shellcheck disable=SC2034
 
@@ -22,7 +28,27 @@ fi
 HARNESS_DIR=$HARNESS_SRCDIR/tests/harness
 HARNESS_NOISE=$HARNESS_SRCDIR/scripts/generate-noise.sh
 HARNESS_PYTHON=${HARNESS_PYTHON:-/usr/bin/python3}
-HARNESS_REGISTRY_BIN=${HARNESS_REGISTRY_BIN:-/usr/bin/docker-registry}
+HARNESS_REGISTRY=${REGSWEEP_TEST_REGISTRY:-2.8}
+case $HARNESS_REGISTRY in
+2.8) HARNESS_REGISTRY_BIN=${HARNESS_REGISTRY_BIN:-/usr/bin/docker-registry} ;;
+3.0)
+	# scripts/test.sh passes the binary it built in REGSWEEP_REGISTRY3_BIN
+	HARNESS_REGISTRY_BIN=${HARNESS_REGISTRY_BIN:-${REGSWEEP_REGISTRY3_BIN:-}}
+	if [[ -z $HARNESS_REGISTRY_BIN ]]; then
+		# shellcheck source=scripts/lib/registry3.sh
+		. "$HARNESS_SRCDIR/scripts/lib/registry3.sh"
+		# built once (a few minutes), then taken from the cache; a failure
+		# is reported when a registry is started
+		HARNESS_REGISTRY_BIN=$(registry3_build "$HARNESS_SRCDIR") || HARNESS_REGISTRY_BIN=
+	fi
+	;;
+*)
+	printf 'Bail out! REGSWEEP_TEST_REGISTRY=%s: the suite knows 2.8 and 3.0\n' \
+		"$HARNESS_REGISTRY"
+	exit 1
+	;;
+esac
+export HARNESS_REGISTRY HARNESS_REGISTRY_BIN
 HARNESS_SSHD_BIN=${HARNESS_SSHD_BIN:-/usr/sbin/sshd}
 if [[ -z ${REGSWEEP:-} ]]; then
 	REGSWEEP=${top_builddir:-$HARNESS_SRCDIR}/regsweep
@@ -400,14 +426,16 @@ _harness_issue_cert() {
 # ---------------------------------------------------------------------------
 # Token server
 
-# _token_server_start DIR USER:PASS WITHHOLD_DELETE(0|1) TTL
+# _token_server_start DIR USER:PASS "ACTIONS WITHHELD" TTL
 _token_server_start() {
-	local dir=$1 creds=$2 withhold=$3 ttl=$4 i port=
+	local dir=$1 creds=$2 withhold=$3 ttl=$4 i port= action
 	mkdir -p "$dir"
 	local args=(--key "$dir/signer.key" --cert "$dir/signer.pem" --port 0
 		--port-file "$dir/port" --log "$dir/token.log" --count-file "$dir/requests"
 		--users "$creds" --service regsweep-test --issuer regsweep-test-issuer)
-	[[ $withhold -eq 0 ]] || args+=(--withhold delete)
+	for action in $withhold; do
+		args+=(--withhold "$action")
+	done
 	# The registry accepts a token up to 60 s past exp; compensate so that a
 	# short --ttl really ends the token's life at ttl.
 	[[ -z $ttl ]] || args+=(--ttl "$ttl" --exp-offset -60)
@@ -495,13 +523,47 @@ webhook_count() {
 # Registry
 
 _HARNESS_REGISTRIES=0
+_HARNESS_REGISTRY_CHECKED=0
+
+# registry_is VERSION: is the suite running against that registry build
+# (2.8, 3.0; a major version such as 3 matches 3.0)?
+registry_is() {
+	[[ $HARNESS_REGISTRY == "$1" || $HARNESS_REGISTRY == "$1".* ]]
+}
+
+# The binary must be there and be the build asked for: a pass against the
+# wrong registry would prove nothing.
+_registry_check_bin() {
+	local version
+	[[ $_HARNESS_REGISTRY_CHECKED -eq 0 ]] || return 0
+	if [[ -z $HARNESS_REGISTRY_BIN || ! -x $HARNESS_REGISTRY_BIN ]]; then
+		if [[ $HARNESS_REGISTRY == 2.8 ]]; then
+			_harness_die "no registry binary '$HARNESS_REGISTRY_BIN' (install Debian's docker-registry)"
+		else
+			_harness_die "no distribution $HARNESS_REGISTRY binary: scripts/lib/registry3.sh builds it from ../shared/third_party/distribution-v3.0.0.tar.gz (or REGSWEEP_DISTRIBUTION_ARCHIVE) with golang-1.23-go from bookworm-backports"
+		fi
+		return 1
+	fi
+	version=$("$HARNESS_REGISTRY_BIN" --version 2>&1 | head -n 1)
+	# "... github.com/docker/distribution 2.8.2+ds1", "... v3.0.0"
+	case $version in
+	*" $HARNESS_REGISTRY".* | *" v$HARNESS_REGISTRY".*) ;;
+	*)
+		_harness_die "'$HARNESS_REGISTRY_BIN' is '$version', not distribution $HARNESS_REGISTRY"
+		return 1
+		;;
+	esac
+	diag "registry: $version"
+	_HARNESS_REGISTRY_CHECKED=1
+}
 
 # registry_start [--htpasswd USER:PASS] [--tls] [--mtls] [--token-auth
-#   [--token-withhold-delete] [--token-ttl SECS]] [--readonly] [--no-delete]
-#   [--root DIR]
+#   [--token-withhold ACTION]... [--token-withhold-delete] [--token-ttl SECS]]
+#   [--readonly] [--no-delete] [--root DIR]
 registry_start() {
 	harness_tmpdir
-	local htpasswd_creds='' tls=0 mtls=0 token_auth=0 withhold_delete=0 token_ttl=''
+	_registry_check_bin || return 1
+	local htpasswd_creds='' tls=0 mtls=0 token_auth=0 withhold='' token_ttl=''
 	local readonly_mode=0 delete=true root=''
 	while [[ $# -gt 0 ]]; do
 		case $1 in
@@ -512,7 +574,11 @@ registry_start() {
 		--tls) tls=1 ;;
 		--mtls) tls=1 mtls=1 ;;
 		--token-auth) token_auth=1 ;;
-		--token-withhold-delete) withhold_delete=1 ;;
+		--token-withhold)
+			withhold+=" $2"
+			shift
+			;;
+		--token-withhold-delete) withhold+=" delete" ;;
 		--token-ttl)
 			token_ttl=$2
 			shift
@@ -530,8 +596,8 @@ registry_start() {
 		esac
 		shift
 	done
-	if [[ ($withhold_delete -eq 1 || -n $token_ttl) && $token_auth -eq 0 ]]; then
-		_harness_die "registry_start: --token-withhold-delete and --token-ttl need --token-auth"
+	if [[ (-n $withhold || -n $token_ttl) && $token_auth -eq 0 ]]; then
+		_harness_die "registry_start: --token-withhold and --token-ttl need --token-auth"
 		return 1
 	fi
 
@@ -560,7 +626,7 @@ registry_start() {
 		REG_PASS=$(_harness_random_hex 8)
 	fi
 	if [[ $token_auth -eq 1 ]]; then
-		_token_server_start "$dir/token" "$REG_USER:$REG_PASS" "$withhold_delete" "$token_ttl" ||
+		_token_server_start "$dir/token" "$REG_USER:$REG_PASS" "$withhold" "$token_ttl" ||
 			return 1
 		auth_yaml="auth:
   token:
@@ -670,8 +736,8 @@ reg_curl() {
 _registry_launch() {
 	local i code
 	_registry_env
-	printf '=== harness: starting registry (readonly=%s) at %s\n' "$REG_READONLY" \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$REG_LOG"
+	printf '=== harness: starting registry %s (readonly=%s) at %s\n' "$HARNESS_REGISTRY" \
+		"$REG_READONLY" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$REG_LOG"
 	"${_REG_ENV[@]}" "$HARNESS_REGISTRY_BIN" serve "$REG_CONFIG" >>"$REG_LOG" 2>&1 </dev/null &
 	REG_PID=$!
 	export REG_PID
@@ -719,8 +785,8 @@ registry_restart() {
 	fi
 }
 
-# registry_gc [ARGS...]: docker-registry garbage-collect on the current
-# config (stop the registry or make it read-only first).
+# registry_gc [ARGS...]: garbage-collect on the current config with the
+# registry binary under test (stop the registry or make it read-only first).
 registry_gc() {
 	_registry_env
 	"${_REG_ENV[@]}" "$HARNESS_REGISTRY_BIN" garbage-collect "$REG_CONFIG" "$@"

@@ -191,6 +191,67 @@ first=$(push_noise -q --repo deleteme 2 | awk '$1 == "manifest" { print $3; exit
 is "$(http_status -X DELETE "$REG_URL/v2/deleteme/manifests/$first")" 202 "DELETE of an untagged digest is 202"
 read -r status _ _ < <(head_manifest deleteme "$first")
 is "$status" 404 "deleted manifest answers 404"
+# What each registry build does where they differ (REGISTRY-FACTS)
+diag "registry $HARNESS_REGISTRY: its own answers"
+two=$(push_noise -q --repo differ --distinct-tags t 1 | awk '$1 == "tag" { print $4 }')
+is "$(http_status -X PUT -H "Content-Type: application/vnd.docker.distribution.manifest.v2+json" \
+	--data-binary @<(reg_curl -H "Accept: $ACCEPT_ALL" "$REG_URL/v2/differ/manifests/t1") \
+	"$REG_URL/v2/differ/manifests/t0")" 201 "a second tag on the same digest"
+deltag=$(reg_curl -X DELETE -w ' %{http_code}' "$REG_URL/v2/differ/manifests/t0")
+read -r status _ _ < <(head_manifest differ t0)
+if registry_is 3; then
+	like "$deltag" ' 202$' "3.x: DELETE of a tag is 202"
+	is "$status $(head_manifest differ "$two" | cut -d' ' -f1)" "404 200" \
+		"and removes the tag alone: its manifest stays"
+	like "$(reg_curl -X DELETE -w ' %{http_code}' "$REG_URL/v2/differ/manifests/no-such-tag")" \
+		'MANIFEST_UNKNOWN.* 404$' "3.x: DELETE of an unknown tag is 404 MANIFEST_UNKNOWN"
+else
+	like "$deltag" 'DIGEST_INVALID.* 400$' "2.x: DELETE of a tag is 400 DIGEST_INVALID"
+	is "$status" 200 "and the tag stays"
+	like "$(reg_curl -X DELETE -w ' %{http_code}' "$REG_URL/v2/differ/manifests/no-such-tag")" \
+		'DIGEST_INVALID.* 400$' "2.x: so is DELETE of an unknown tag"
+fi
+is "$(http_status -X DELETE "$REG_URL/v2/differ/manifests/$two")" 202 "the digest goes with its tags"
+emptied=$(reg_curl "$REG_URL/v2/differ/tags/list")
+if registry_is 3; then
+	is "$emptied" '{"name":"differ","tags":[]}' "3.x lists an emptied repository's tags as []"
+else
+	is "$emptied" '{"name":"differ","tags":null}' "2.x lists an emptied repository's tags as null"
+fi
+like "$(reg_curl "$REG_URL/v2/_catalog")" '"differ"' "the catalog still lists the emptied repository"
+push_noise -q --repo order --tag c 1 >/dev/null
+push_noise -q --repo order --tag a 1 >/dev/null
+push_noise -q --repo order --tag b 1 >/dev/null
+if registry_is 3; then
+	is "$(reg_curl "$REG_URL/v2/order/tags/list")" '{"name":"order","tags":["a","b","c"]}' \
+		"3.x sorts tags"
+	is "$(reg_curl -D - -o /dev/null "$REG_URL/v2/order/tags/list?n=2" | grep -ci '^link:')" 1 \
+		"and links to the next page when more remain"
+	is "$(reg_curl -D - -o /dev/null "$REG_URL/v2/order/tags/list?n=3" | grep -ci '^link:')" 0 \
+		"but not from a last page that is full (3.0; 3.1 does)"
+else
+	like "$(reg_curl "$REG_URL/v2/order/tags/list?n=2")" '"tags":\["[abc]","[abc]","[abc]"\]' \
+		"2.x does not paginate tag lists"
+fi
+# a schema 1 manifest in the storage, as registries upgraded from old ones hold
+s1='{"schemaVersion":1,"name":"old","tag":"v1","architecture":"amd64","fsLayers":[],"history":[]}'
+s1d=$(printf '%s' "$s1" | sha256sum | cut -c1-64)
+s1root=$REG_ROOT/docker/registry/v2
+mkdir -p "$s1root/blobs/sha256/${s1d:0:2}/$s1d" "$s1root/repositories/old/_manifests/revisions/sha256/$s1d" \
+	"$s1root/repositories/old/_manifests/tags/v1/current" "$s1root/repositories/old/_layers"
+printf '%s' "$s1" >"$s1root/blobs/sha256/${s1d:0:2}/$s1d/data"
+printf 'sha256:%s' "$s1d" >"$s1root/repositories/old/_manifests/revisions/sha256/$s1d/link"
+printf 'sha256:%s' "$s1d" >"$s1root/repositories/old/_manifests/tags/v1/current/link"
+s1answer=$(reg_curl -H "Accept: $ACCEPT_ALL" -w ' %{http_code}' "$REG_URL/v2/old/manifests/v1")
+if registry_is 3; then
+	like "$s1answer" 'unrecognized manifest schema version 1.* 500$' \
+		"3.x answers a stored schema 1 manifest with 500"
+else
+	like "$s1answer" '"schemaVersion":1.* 200$' "2.x still serves a stored schema 1 manifest"
+fi
+# (3.x garbage collection stops on it: it goes before the GC below)
+rm -rf "$s1root/repositories/old" "$s1root/blobs/sha256/${s1d:0:2}/$s1d"
+
 port_before=$REG_PORT
 registry_restart --readonly
 is "$REG_PORT" "$port_before" "restart keeps the port"

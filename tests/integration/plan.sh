@@ -143,6 +143,36 @@ like "$RUN_STDOUT" "broken: 2 tags \\(0 to delete\\)" "the text plan deletes not
 like "$RUN_STDOUT" "x2 +sha256:[0-9a-f]{12} +[^ ]+ +keep +repository could not be read completely" \
 	"each of its tags says why it stays"
 
+# --- a stored schema 1 manifest -------------------------------------------------------
+# Registries upgraded from old ones still hold Docker schema 1 manifests;
+# distribution 3.x cannot read them (500), 2.x serves them re-signed. Either
+# way regsweep cannot verify the tag: the repository is named and keeps all.
+s1='{"schemaVersion":1,"name":"old","tag":"v1","architecture":"amd64","fsLayers":[],"history":[]}'
+s1d=$(printf '%s' "$s1" | sha256sum | cut -c1-64)
+v2=$REG_ROOT/docker/registry/v2
+mkdir -p "$v2/blobs/sha256/${s1d:0:2}/$s1d" "$v2/repositories/old/_manifests/revisions/sha256/$s1d" \
+	"$v2/repositories/old/_manifests/tags/v1/current" "$v2/repositories/old/_layers"
+printf '%s' "$s1" >"$v2/blobs/sha256/${s1d:0:2}/$s1d/data"
+printf 'sha256:%s' "$s1d" >"$v2/repositories/old/_manifests/revisions/sha256/$s1d/link"
+printf 'sha256:%s' "$s1d" >"$v2/repositories/old/_manifests/tags/v1/current/link"
+run "$REGSWEEP" plan -r "$REG_URL" --keep-last 0 --json --no-cache
+is "$RUN_STATUS" 3 "a registry holding a schema 1 manifest is planned in part (exit 3)"
+printf '%s\n' "$RUN_STDOUT" >schema1.json
+is "$(json_get schema1.json '[(r["complete"], len(r["decisions"])) for r in d["repositories"] if r["name"] == "old"][0]')" \
+	"(False, 1)" "its repository is marked incomplete"
+is "$(json_get schema1.json 'len([x for x in d["deletions"] if x["repository"] == "old"])')" 0 \
+	"and keeps everything"
+failure=$(json_get schema1.json '[r.get("failure", "") for r in d["repositories"] if r["name"] == "old"][0]')
+like "$failure" "^reading manifest 'old:v1': " "the plan names the manifest that could not be read"
+if registry_is 3; then
+	like "$failure" "cannot serve this schema 1 manifest \\(500 'unrecognized manifest schema version 1'\\)" \
+		"3.x: and says it is schema 1, which 3.x no longer reads"
+	like "$RUN_STDERR" "'old:v1'.*schema 1" "so does the error"
+fi
+run "$REGSWEEP" plan -r "$REG_URL" --keep-last 0 --no-cache
+like "$RUN_STDOUT" "old: 1 tag \\(0 to delete\\).*  failure: reading manifest 'old:v1'" \
+	"the text plan shows the failure under the repository"
+
 # --- no registry ---------------------------------------------------------------------
 run env -u REGSWEEP_REGISTRY "$REGSWEEP" plan
 is "$RUN_STATUS" 2 "plan without a registry is a usage error"

@@ -154,3 +154,31 @@ Test(backup, default_name)
 	cr_assert_str_eq(rs_backup_default_dir(out, sizeof(out), 1700000000),
 			 "./regsweep-backup-20231114T221320Z");
 }
+
+/* Tags removed without their manifest are recorded with it, marked, and
+ * read back; an entry without the mark (every older backup) is not one. */
+Test(backup, untagged_tags_are_marked_and_read_back)
+{
+	struct rs_backup *b = NULL, *loaded = NULL;
+	char digest[RS_DIGEST_MAX], other[RS_DIGEST_MAX], *body = NULL;
+	char *tags[] = {"pr-17"}, *gone[] = {"pr-18"};
+	size_t len = 0;
+
+	rs_digest_sha256(digest, BODY, strlen(BODY));
+	rs_digest_sha256(other, "other", 5);
+	cr_assert_eq(rs_backup_open(&b, dir, REGISTRY, 1700000000), 0, "%s", rs_error_message());
+	cr_assert_eq(rs_backup_add(b, "app", other, NULL, gone, 1, NULL, 0), 0);
+	cr_assert_eq(rs_backup_add_untag(b, "app", digest, "application/vnd.oci.image.manifest.v1+json",
+					 tags, 1, BODY, strlen(BODY)), 0, "%s", rs_error_message());
+	cr_assert_eq(rs_backup_save(b), 0);
+	cr_assert_eq(rs_backup_load(&loaded, dir), 0, "%s", rs_error_message());
+	cr_assert_eq(loaded->nentries, 2);
+	cr_assert_eq(loaded->entries[0].untag, 0);
+	cr_assert_eq(loaded->entries[1].untag, 1);
+	cr_assert_str_eq(loaded->entries[1].tags[0], "pr-17");
+	cr_assert_eq(rs_backup_read(loaded, &loaded->entries[1], &body, &len), 0);
+	cr_assert_eq(len, strlen(BODY));
+	free(body);
+	rs_backup_free(loaded);
+	rs_backup_free(b);
+}

@@ -203,11 +203,13 @@ Test(plan, keep_tags_always_kept)
 	rs_inventory_free(inv);
 }
 
+/* untag: false keeps what one DELETE of the digest would take */
 Test(plan, dropped_tag_sharing_a_kept_digest_stays)
 {
 	struct rs_inventory *inv = fx_inventory();
 	struct rs_repo *repo = fx_repo(inv, "app");
-	struct rs_policy *policy = fx_policy(NULL, "tags=build-*", "keep_last=0", NULL);
+	struct rs_policy *policy = fx_policy(NULL, "tags=build-*", "keep_last=0", "untag=false",
+					     NULL);
 	struct rs_manifest *m = fx_image(repo, "shared", FX_NOW - 50 * FX_DAY);
 	struct rs_plan *plan;
 
@@ -306,7 +308,8 @@ Test(plan, dropped_tag_on_a_child_of_a_kept_index_stays)
 	struct rs_repo *repo = fx_repo(inv, "multi");
 	struct rs_manifest *amd = fx_image(repo, "amd64", FX_NOW - 90 * FX_DAY);
 	struct rs_manifest *idx = fx_index(repo, "idx", "amd64", NULL);
-	struct rs_policy *policy = fx_policy(NULL, "tags=amd64-*", "keep_last=0", NULL);
+	struct rs_policy *policy = fx_policy(NULL, "tags=amd64-*", "keep_last=0", "untag=false",
+					     NULL);
 	struct rs_plan *plan;
 
 	fx_tag(repo, "v2", idx);
@@ -314,6 +317,115 @@ Test(plan, dropped_tag_on_a_child_of_a_kept_index_stays)
 	plan = fx_plan(inv, policy);
 	fx_assert_tag(plan, "multi", "amd64-only", RS_VERDICT_KEEP, "child of kept index 'v2'");
 	fx_assert_kept(plan, "multi", amd, "child of kept index 'v2'");
+	rs_plan_free(plan);
+	rs_policy_free(policy);
+	rs_inventory_free(inv);
+}
+
+/* untag (the default): the dropped tag goes alone, its image stays */
+Test(plan, dropped_tag_sharing_a_kept_digest_is_untagged)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *repo = fx_repo(inv, "app");
+	struct rs_policy *policy = fx_policy(NULL, "tags=pr-*", "keep_last=0", NULL);
+	struct rs_manifest *shared = fx_image(repo, "shared", FX_NOW - 50 * FX_DAY);
+	struct rs_manifest *alone = fx_image(repo, "alone", FX_NOW - 40 * FX_DAY);
+	struct rs_plan *plan;
+
+	fx_tag(repo, "release-1.0", shared);
+	fx_tag(repo, "pr-17", shared);
+	fx_tag(repo, "pr-18", alone);
+	plan = fx_plan(inv, policy);
+	fx_assert_tag(plan, "app", "release-1.0", RS_VERDICT_KEEP, "no rule claims it");
+	fx_assert_tag(plan, "app", "pr-17", RS_VERDICT_UNTAG,
+		      "rule 'command line': beyond newest 0; its image stays (kept tag "
+		      "'release-1.0'): the tag goes alone");
+	cr_assert_null(fx_plan_tag(plan, "app", "pr-17")->blocked, "the planner blocks nothing");
+	fx_assert_tag(plan, "app", "pr-18", RS_VERDICT_DELETE, "rule 'command line': beyond newest 0");
+	fx_assert_kept(plan, "app", shared, "kept tag 'release-1.0'");
+	fx_assert_deleted(plan, "app", alone, NULL);
+	cr_assert_eq(plan->totals.tags_untagged, 1);
+	cr_assert_eq(plan->totals.untags_blocked, 0);
+	cr_assert_eq(plan->totals.tags_deleted, 1);
+	cr_assert_eq(plan->totals.manifests_deleted, 1);
+	rs_plan_free(plan);
+	rs_policy_free(policy);
+	rs_inventory_free(inv);
+}
+
+Test(plan, dropped_tag_on_a_child_of_a_kept_index_is_untagged)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *repo = fx_repo(inv, "multi");
+	struct rs_manifest *amd = fx_image(repo, "amd64", FX_NOW - 90 * FX_DAY);
+	struct rs_manifest *idx = fx_index(repo, "idx", "amd64", NULL);
+	struct rs_policy *policy = fx_policy(NULL, "tags=amd64-*", "keep_last=0", NULL);
+	struct rs_plan *plan;
+
+	fx_tag(repo, "v2", idx);
+	fx_tag(repo, "amd64-only", amd);
+	plan = fx_plan(inv, policy);
+	fx_assert_tag(plan, "multi", "amd64-only", RS_VERDICT_UNTAG,
+		      "rule 'command line': beyond newest 0; its image stays (child of kept index "
+		      "'v2'): the tag goes alone");
+	fx_assert_kept(plan, "multi", amd, "child of kept index 'v2'");
+	cr_assert_eq(plan->totals.manifests_deleted, 0);
+	rs_plan_free(plan);
+	rs_policy_free(policy);
+	rs_inventory_free(inv);
+}
+
+/* Tags that go with their digest, signatures that follow their subject and
+ * everything in a repository read incompletely are never untagged. */
+Test(plan, untag_only_where_a_dropped_tag_shares_a_kept_digest)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *repo = fx_repo(inv, "app");
+	struct rs_repo *bad = fx_repo(inv, "bad");
+	struct rs_policy *policy = fx_policy(NULL, "tags=*", "keep_last=1", NULL);
+	struct rs_manifest *old = fx_image(repo, "old", FX_NOW - 50 * FX_DAY);
+	struct rs_manifest *now = fx_image(repo, "now", FX_NOW);
+	struct rs_manifest *sig = fx_image(repo, "sig", FX_NOW);
+	struct rs_manifest *b1 = fx_image(bad, "b-old", FX_NOW - 50 * FX_DAY);
+	struct rs_plan *plan;
+
+	fx_tag(repo, "a", old);
+	fx_tag(repo, "b", old);
+	fx_tag(repo, "c", now);
+	fx_tag(repo, fx_cosign(now, ".sig"), sig);
+	fx_tag(bad, "x", b1);
+	fx_tag(bad, "y", b1);
+	fx_tag(bad, "z", fx_image(bad, "b-new", FX_NOW));
+	bad->failed = 1;
+	plan = fx_plan(inv, policy);
+	fx_assert_tag(plan, "app", "a", RS_VERDICT_DELETE, NULL);
+	fx_assert_tag(plan, "app", "b", RS_VERDICT_DELETE, NULL);
+	fx_assert_tag(plan, "app", "c", RS_VERDICT_KEEP, NULL);
+	fx_assert_tag(plan, "app", fx_cosign(now, ".sig"), RS_VERDICT_KEEP, NULL);
+	fx_assert_deleted(plan, "app", old, NULL);
+	fx_assert_tag(plan, "bad", "x", RS_VERDICT_KEEP, "repository could not be read completely");
+	fx_assert_tag(plan, "bad", "y", RS_VERDICT_KEEP, "repository could not be read completely");
+	cr_assert_eq(plan->totals.tags_untagged, 0);
+	rs_plan_free(plan);
+	rs_policy_free(policy);
+	rs_inventory_free(inv);
+}
+
+/* A repository that could not be read says what failed. */
+Test(plan, incomplete_repository_names_its_failure)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *repo = fx_repo(inv, "old");
+	struct rs_policy *policy = fx_policy(NULL, "keep_last=0", NULL);
+	struct rs_plan *plan;
+
+	fx_tag(repo, "v1", fx_image(repo, "v1", FX_NOW - 50 * FX_DAY));
+	rs_repo_set_failed(repo, "reading manifest 'old:v1': schema 1");
+	rs_repo_set_failed(repo, "a later failure");
+	plan = fx_plan(inv, policy);
+	cr_assert_eq(fx_plan_repo(plan, "old")->complete, 0);
+	cr_assert_str_eq(fx_plan_repo(plan, "old")->failure, "reading manifest 'old:v1': schema 1");
+	cr_assert_eq(plan->totals.manifests_deleted, 0);
 	rs_plan_free(plan);
 	rs_policy_free(policy);
 	rs_inventory_free(inv);

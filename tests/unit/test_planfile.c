@@ -301,3 +301,95 @@ Test(planfile, push_times_and_in_use_are_written)
 	rs_policy_free(policy);
 	rs_inventory_free(inv);
 }
+
+/* A plan that untags: pr-17 shares release-1.0's digest, pr-18 is alone. */
+static struct rs_plan *untag_plan(void)
+{
+	struct rs_inventory *inv = fx_inventory();
+	struct rs_repo *app = fx_repo(inv, "app");
+	struct rs_policy *policy = fx_policy(NULL, "tags=pr-*", "keep_last=0", NULL);
+	struct rs_manifest *shared = fx_image(app, "shared", FX_NOW - 5 * FX_DAY);
+	struct rs_plan *plan;
+
+	fx_tag(app, "release-1.0", shared);
+	fx_tag(app, "pr-17", shared);
+	fx_tag(app, "pr-18", fx_image(app, "alone", FX_NOW - 4 * FX_DAY));
+	plan = fx_plan(inv, policy);
+	rs_policy_free(policy);
+	rs_inventory_free(inv);
+	return plan;
+}
+
+Test(planfile, untag_decisions_round_trip)
+{
+	struct rs_plan *plan = untag_plan(), *back;
+	struct rs_plan_tag *pr17 = (struct rs_plan_tag *)fx_plan_tag(plan, "app", "pr-17");
+	char *text, *again;
+	cJSON *root;
+
+	pr17->blocked = strdup("the credentials lack 'push' on 'app'");
+	rs_plan_count(plan);
+	text = format_ok(plan);
+	root = cJSON_Parse(text);
+	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "totals"),
+					 "tags_untagged")->valueint, 1);
+	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "totals"),
+					 "untags_blocked")->valueint, 1);
+	cJSON_Delete(root);
+	cr_assert(strstr(text, "\"decision\":\t\"untag\""));
+	cr_assert(strstr(text, "\"untag_blocked\":\t\"the credentials lack 'push' on 'app'\""));
+	back = parse_ok(text);
+	cr_assert_eq(fx_plan_tag(back, "app", "pr-17")->verdict, RS_VERDICT_UNTAG);
+	cr_assert_str_eq(fx_plan_tag(back, "app", "pr-17")->blocked,
+			 "the credentials lack 'push' on 'app'");
+	cr_assert_eq(fx_plan_tag(back, "app", "pr-18")->verdict, RS_VERDICT_DELETE);
+	cr_assert_eq(back->totals.tags_untagged, 1);
+	again = format_ok(back);
+	cr_assert_str_eq(again, text, "a plan read back writes the same document");
+	free(again);
+	free(text);
+	rs_plan_free(back);
+	rs_plan_free(plan);
+}
+
+/* Plans written before untag existed (no untag totals, no such decision)
+ * still load as they always did. */
+Test(planfile, plans_from_before_untag_still_load)
+{
+	struct rs_plan *plan = sample_plan(), *back;
+	char *text = format_ok(plan), *old, *older;
+
+	old = edit(text, "\t\t\"tags_untagged\":\t0,\n", "");
+	older = edit(old, "\t\t\"untags_blocked\":\t0,\n", "");
+	cr_assert_null(strstr(older, "untags_blocked"), "%s", older);
+	cr_assert_null(strstr(older, "tags_untagged"), "%s", older);
+	back = parse_ok(older);
+	cr_assert_eq(back->totals.manifests_deleted, 2);
+	cr_assert_eq(back->totals.tags_untagged, 0);
+	free(older);
+	free(old);
+	free(text);
+	rs_plan_free(back);
+	rs_plan_free(plan);
+}
+
+Test(planfile, an_untag_on_a_deleted_digest_is_refused)
+{
+	struct rs_plan *plan = untag_plan();
+	char *text = format_ok(plan), *bad, *worse, key[160], val[160];
+
+	/* pr-17 moved onto the digest the plan deletes */
+	snprintf(key, sizeof(key), "\"pr-17\":\t\"%s\"", fx_digest("shared"));
+	snprintf(val, sizeof(val), "\"pr-17\":\t\"%s\"", fx_digest("alone"));
+	bad = edit(text, key, val);
+	parse_fails(bad, "would also remove tag 'pr-17'");
+	free(bad);
+	/* an untag in a repository read incompletely */
+	bad = edit(text, "\"complete\":\ttrue", "\"complete\":\tfalse");
+	worse = edit(bad, "\"deletions\":\t[{", "\"deletions\":\t[], \"x\":\t[{");
+	parse_fails(worse, "untags a tag in an incomplete repository");
+	free(worse);
+	free(bad);
+	free(text);
+	rs_plan_free(plan);
+}

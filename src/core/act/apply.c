@@ -1,7 +1,9 @@
 /* apply.c: the deleter: backup, re-check against the registry as it is
- * now, delete by digest parents first, confirm each delete. */
+ * now, delete by digest parents first, confirm each delete; then the
+ * repository's untags (untag.c). */
 #include "act/apply.h"
 #include "act/backup.h"
+#include "act/untag.h"
 #include "base/buf.h"
 #include "base/cancel.h"
 #include "base/error.h"
@@ -37,6 +39,8 @@ struct apply_run {
 	struct rs_apply_result *res;
 	struct rs_backup *backup;
 	struct work *work;             /* parallel to res->items */
+	const struct rs_plan_repo **untag_repo;   /* parallel to res->untags */
+	struct rs_untagger *untagger;  /* when the plan untags */
 };
 
 static void set_outcome(struct rs_apply_item *item, enum rs_apply_outcome outcome,
@@ -78,21 +82,35 @@ int rs_apply_item_done(const struct rs_apply_item *item)
 	       item->outcome == RS_APPLY_WOULD_DELETE;
 }
 
+const char *rs_apply_item_outcome(const struct rs_apply_item *item)
+{
+	if (item->action == RS_APPLY_UNTAG && item->outcome == RS_APPLY_DELETED)
+		return "untagged";
+	if (item->action == RS_APPLY_UNTAG && item->outcome == RS_APPLY_WOULD_DELETE)
+		return "would untag";
+	return rs_apply_outcome_name(item->outcome);
+}
+
+static void item_release(struct rs_apply_item *item)
+{
+	free(item->repo);
+	free(item->media_type);
+	for (size_t t = 0; t < item->ntags; t++)
+		free(item->tags[t]);
+	free(item->tags);
+	free(item->reason);
+	free(item->detail);
+}
+
 void rs_apply_result_free(struct rs_apply_result *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->nitems; i++) {
-		struct rs_apply_item *item = &r->items[i];
-
-		free(item->repo);
-		free(item->media_type);
-		for (size_t t = 0; t < item->ntags; t++)
-			free(item->tags[t]);
-		free(item->tags);
-		free(item->reason);
-		free(item->detail);
-	}
+	for (size_t i = 0; i < r->nitems; i++)
+		item_release(&r->items[i]);
+	for (size_t i = 0; i < r->nuntags; i++)
+		item_release(&r->untags[i]);
+	free(r->untags);
 	free(r->items);
 	free(r->registry);
 	free(r->backup_dir);
@@ -155,19 +173,84 @@ oom:
 	return rs_error_set(RS_ERROR, "out of memory");
 }
 
-static void count_outcomes(struct rs_apply_result *r)
+/* The media type of the manifest a kept tag points at, or NULL. */
+static const char *kept_media_type(const struct rs_plan_repo *pr, const char *digest)
 {
-	r->deleted = r->gone = r->skipped = r->failed = r->pending = r->would_delete = 0;
-	for (size_t i = 0; i < r->nitems; i++) {
-		switch (r->items[i].outcome) {
-		case RS_APPLY_PENDING: r->pending++; break;
-		case RS_APPLY_DELETED: r->deleted++; break;
-		case RS_APPLY_GONE: r->gone++; break;
-		case RS_APPLY_SKIPPED: r->skipped++; break;
-		case RS_APPLY_FAILED: r->failed++; break;
-		case RS_APPLY_WOULD_DELETE: r->would_delete++; break;
+	for (size_t k = 0; k < pr->nkept; k++)
+		if (strcmp(pr->kept[k].digest, digest) == 0)
+			return pr->kept[k].media_type;
+	return NULL;
+}
+
+/* One untag item per tag the plan untags, by repository in plan order. */
+static int untags_new(struct apply_run *run)
+{
+	const struct rs_plan *plan = run->plan;
+	struct rs_apply_result *r = run->res;
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->nrepos; i++)
+		for (size_t t = 0; t < plan->repos[i].ntags; t++)
+			n += plan->repos[i].tags[t].verdict == RS_VERDICT_UNTAG;
+	if (!n)
+		return 0;
+	r->untags = calloc(n, sizeof(*r->untags));
+	run->untag_repo = calloc(n, sizeof(*run->untag_repo));
+	if (!r->untags || !run->untag_repo)
+		return rs_error_set(RS_ERROR, "out of memory");
+	for (size_t i = 0; i < plan->nrepos; i++) {
+		const struct rs_plan_repo *pr = &plan->repos[i];
+
+		for (size_t t = 0; t < pr->ntags; t++) {
+			const struct rs_plan_tag *pt = &pr->tags[t];
+			struct rs_apply_item *item;
+			const char *mt;
+
+			if (pt->verdict != RS_VERDICT_UNTAG)
+				continue;
+			run->untag_repo[r->nuntags] = pr;
+			item = &r->untags[r->nuntags++];
+			item->action = RS_APPLY_UNTAG;
+			rs_strlcpy(item->digest, pt->digest, sizeof(item->digest));
+			mt = kept_media_type(pr, pt->digest);
+			item->repo = strdup(pr->name);
+			item->media_type = rs_strdup(mt);
+			item->reason = rs_strdup(pt->reason);
+			item->tags = calloc(1, sizeof(*item->tags));
+			if (item->tags) {
+				item->tags[0] = strdup(pt->name);
+				item->ntags = 1;
+			}
+			if (!item->repo || (mt && !item->media_type) || (pt->reason && !item->reason) ||
+			    !item->tags || !item->tags[0])
+				return rs_error_set(RS_ERROR, "out of memory");
 		}
 	}
+	return 0;
+}
+
+static void count_item(struct rs_apply_result *r, const struct rs_apply_item *item)
+{
+	int untag = item->action == RS_APPLY_UNTAG;
+
+	switch (item->outcome) {
+	case RS_APPLY_PENDING: r->pending++; break;
+	case RS_APPLY_DELETED: untag ? r->untagged++ : r->deleted++; break;
+	case RS_APPLY_GONE: r->gone++; break;
+	case RS_APPLY_SKIPPED: r->skipped++; break;
+	case RS_APPLY_FAILED: r->failed++; break;
+	case RS_APPLY_WOULD_DELETE: untag ? r->would_untag++ : r->would_delete++; break;
+	}
+}
+
+static void count_outcomes(struct rs_apply_result *r)
+{
+	r->deleted = r->untagged = r->gone = r->skipped = r->failed = r->pending = 0;
+	r->would_delete = r->would_untag = 0;
+	for (size_t i = 0; i < r->nitems; i++)
+		count_item(r, &r->items[i]);
+	for (size_t i = 0; i < r->nuntags; i++)
+		count_item(r, &r->untags[i]);
 }
 
 /* What deletion `w` references (children, subject or signed image), as the
@@ -325,13 +408,49 @@ static int backup_item(struct apply_run *run, size_t i)
 	return rc;
 }
 
+/* The manifest an untagged tag points at, saved with the tag, so that
+ * restore can put the tag back. A read that fails leaves the tag. */
+static int backup_untag(struct apply_run *run, size_t i)
+{
+	struct rs_apply_item *item = &run->res->untags[i];
+	struct rs_reg_call call = RS_REG_CALL_INIT;
+	struct rs_reg_answer answer;
+	char path[1024], scope[512];
+	int rc;
+
+	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", item->repo, item->digest);
+	call.path = path;
+	call.accept = RS_MANIFEST_ACCEPT;
+	call.scope = rs_registry_scope(scope, sizeof(scope), item->repo, "pull");
+	call.max_body = MANIFEST_MAX_BODY;
+	rc = rs_registry_call(run->reg, &call, &answer);
+	if (rc == RS_ENOTFOUND) {
+		/* its image is gone: the re-check will find the tag gone or moved */
+		rs_reg_answer_release(&answer);
+		return rs_backup_add_untag(run->backup, item->repo, item->digest, item->media_type,
+					   item->tags, item->ntags, NULL, 0);
+	}
+	if (rc == 0)
+		rc = rs_backup_add_untag(run->backup, item->repo, item->digest, item->media_type,
+					 item->tags, item->ntags, answer.body, answer.body_len);
+	rs_reg_answer_release(&answer);
+	if (rc == RS_EPROTO || rc == RS_ENET || rc == RS_ETIMEOUT || rc == RS_EAUTH ||
+	    rc == RS_EDENIED) {
+		set_outcome(item, RS_APPLY_SKIPPED, "could not back up %s, so the tag stays: %s",
+			    item->digest, rs_error_message());
+		rc = 0;
+	}
+	return rc;
+}
+
 /* Back up every deletion; a repository where a read fails is skipped. */
 static int backup_all(struct apply_run *run)
 {
 	size_t first = 0;
 
-	rs_log(RS_LOG_INFO, "backing up %zu manifest%s to '%s'", run->res->nitems,
-	       run->res->nitems == 1 ? "" : "s", run->backup->dir);
+	rs_log(RS_LOG_INFO, "backing up %zu manifest%s to '%s'",
+	       run->res->nitems + run->res->nuntags,
+	       run->res->nitems + run->res->nuntags == 1 ? "" : "s", run->backup->dir);
 	while (first < run->res->nitems) {
 		size_t count = repo_span(run, first);
 
@@ -356,6 +475,16 @@ static int backup_all(struct apply_run *run)
 			}
 		}
 		first += count;
+	}
+	for (size_t i = 0; i < run->res->nuntags; i++) {
+		int rc = backup_untag(run, i);
+
+		if (rc == RS_ECANCELLED) {
+			rs_backup_save(run->backup);
+			return rs_error_set(rc, "interrupted while backing up");
+		}
+		if (rc < 0)
+			return rc;
 	}
 	return rs_backup_save(run->backup);
 }
@@ -495,34 +624,40 @@ static int close_keep(struct apply_run *run, const struct span *sp, const struct
 	return rc < 0 ? rc : 0;
 }
 
-/* Re-list and re-resolve the repository, and skip what may not go now. */
-static int recheck_repo(struct apply_run *run, const struct span *sp)
+/* Re-list and re-resolve repository `name`, and skip what may not go now:
+ * its deletions (the span) and its untags (ufirst, ucount). *inv holds the
+ * listing (the caller's) and *now the repository, NULL when it could not be
+ * listed (everything is skipped then). */
+static int recheck_repo(struct apply_run *run, const struct span *sp, const char *name,
+			size_t ufirst, size_t ucount, struct rs_inventory **inv,
+			const struct rs_repo **now)
 {
-	struct rs_inventory *inv = NULL;
 	struct keep_set ks;
-	const struct rs_repo *now;
-	const char *name = run->res->items[sp->first].repo;
 	char why[2048];
 	int rc;
 
+	*now = NULL;
 	memset(&ks, 0, sizeof(ks));
-	rc = rs_scan_repo(&inv, run->reg, name);
+	rc = rs_scan_repo(inv, run->reg, name);
 	if (rc == RS_ECANCELLED)
 		return rc;
-	now = inv ? rs_inventory_find_repo(inv, name) : NULL;
-	if (rc < 0 || !now || now->failed) {
-		snprintf(why, sizeof(why), "could not read '%s' again before deleting, so nothing "
-			 "is deleted in it: %s", name, rc < 0 ? rs_error_message()
+	*now = *inv ? rs_inventory_find_repo(*inv, name) : NULL;
+	if (rc < 0 || !*now || (*now)->failed) {
+		/* a failed read is not a change: nothing here is attempted */
+		snprintf(why, sizeof(why), "could not read '%s' again before acting on it, so "
+			 "nothing is done in it: %s", name, rc < 0 ? rs_error_message()
 			 : "some reads failed");
 		not_attempted_span(run, sp->first, sp->count, why);
-		rs_inventory_free(inv);
+		for (size_t i = ufirst; i < ufirst + ucount; i++)
+			if (run->res->untags[i].outcome == RS_APPLY_PENDING)
+				set_outcome(&run->res->untags[i], RS_APPLY_PENDING, "%s", why);
+		*now = NULL;
 		return 0;
 	}
-	rc = check_tags(run, sp, now, &ks);
+	rc = check_tags(run, sp, *now, &ks);
 	if (rc == 0)
-		rc = close_keep(run, sp, now, &ks);
+		rc = close_keep(run, sp, *now, &ks);
 	keep_release(&ks);
-	rs_inventory_free(inv);
 	return rc;
 }
 
@@ -706,10 +841,23 @@ static int summary_error(const struct rs_apply_result *r)
 	return rc;
 }
 
+/* Why the first skipped untag stays ("'app:x': why"), into `out`; NULL
+ * when every untag went. */
+static const char *untag_left(const struct rs_apply_result *r, char *out, size_t outsize)
+{
+	for (size_t i = 0; i < r->nuntags; i++)
+		if (r->untags[i].outcome == RS_APPLY_SKIPPED) {
+			snprintf(out, outsize, "'%s:%s': %s", r->untags[i].repo, r->untags[i].tags[0],
+				 r->untags[i].detail ? r->untags[i].detail : "");
+			return out;
+		}
+	return NULL;
+}
+
 static int finish(struct apply_run *run, int rc)
 {
 	struct rs_apply_result *r = run->res;
-	char *json = NULL;
+	char *json = NULL, left[1024];
 
 	count_outcomes(r);
 	if (rc < 0 && (stops_deleting(rc) || rc == RS_ECANCELLED)) {
@@ -736,12 +884,52 @@ static int finish(struct apply_run *run, int rc)
 				    is_refusal(rc) ? "" : "; run apply again once the registry answers");
 	if (rc < 0)
 		return rc;
+	if (!r->failed && !r->pending && r->skipped && untag_left(r, left, sizeof(left)))
+		return rs_error_set(RS_EPARTIAL, "%zu of %zu %s skipped; a tag that stays: %s",
+				    r->skipped, r->nitems + r->nuntags, r->nitems
+				    ? "deletions and untags" : "untags", left);
 	return summary_error(r);
 }
 
 static size_t nitems(const struct apply_run *run, const struct rs_apply_result *out)
 {
 	return run->res ? run->res->nitems : out ? out->nitems : 0;
+}
+
+/* One repository: its deletions (items first .. first + count - 1), then
+ * its untags (untags ufirst .. ufirst + ucount - 1), against one listing. */
+static int act_on_repo(struct apply_run *run, const struct rs_plan_repo *pr, size_t first,
+		       size_t count, size_t ufirst, size_t ucount)
+{
+	struct rs_inventory *inv = NULL;
+	const struct rs_repo *now = NULL;
+	struct span sp;
+	int rc = span_build(&sp, run, first, count);
+
+	/* a read for the backup failed there: nothing in it is attempted */
+	if (rc == 0 && span_blocked(run, &sp)) {
+		for (size_t i = ufirst; i < ufirst + ucount; i++)
+			if (run->res->untags[i].outcome == RS_APPLY_PENDING)
+				set_outcome(&run->res->untags[i], RS_APPLY_PENDING, "%s",
+					    run->res->items[first].detail ? run->res->items[first].detail
+					    : "a read failed");
+		span_release(&sp);
+		return 0;
+	}
+	if (rc == 0)
+		rc = recheck_repo(run, &sp, pr->name, ufirst, ucount, &inv, &now);
+	if (rc == 0)
+		rc = delete_repo(run, &sp);
+	if (rc == 0 && now && ucount) {
+		if (rs_stopping())
+			rc = rs_error_set(RS_ECANCELLED, "%s", rs_stop_reason());
+		else
+			rc = rs_untag_repo(run->untagger, now, &run->res->untags[ufirst], ucount,
+					   run->opts->dry_run);
+	}
+	rs_inventory_free(inv);
+	span_release(&sp);
+	return rc;
 }
 
 int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct rs_plan *plan,
@@ -764,7 +952,12 @@ int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct
 	run.reg = reg;
 	run.plan = plan;
 	run.opts = opts;
-	if (run.res->nitems && !opts->dry_run) {
+	rc = untags_new(&run);
+	if (rc == 0 && run.res->nuntags)
+		rc = rs_untagger_new(&run.untagger, reg, opts->now);
+	if (rc < 0)
+		goto fail;
+	if ((run.res->nitems || run.res->nuntags) && !opts->dry_run) {
 		const char *path = opts->backup_dir ? opts->backup_dir
 				   : rs_backup_default_dir(dir, sizeof(dir), opts->now);
 
@@ -778,16 +971,18 @@ int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct
 			goto fail;
 		}
 	}
-	while (rc == 0 && first < run.res->nitems) {
-		struct span sp;
+	for (size_t r = 0, ufirst = 0; rc == 0 && r < plan->nrepos; r++) {
+		const struct rs_plan_repo *pr = &plan->repos[r];
+		size_t count = 0, ucount = 0;
 
-		rc = span_build(&sp, &run, first, repo_span(&run, first));
-		if (rc == 0 && !span_blocked(&run, &sp))
-			rc = recheck_repo(&run, &sp);
-		if (rc == 0 && !span_blocked(&run, &sp))
-			rc = delete_repo(&run, &sp);
-		first += sp.count;
-		span_release(&sp);
+		while (first + count < run.res->nitems && run.work[first + count].repo == pr)
+			count++;
+		while (ufirst + ucount < run.res->nuntags && run.untag_repo[ufirst + ucount] == pr)
+			ucount++;
+		if (count || ucount)
+			rc = act_on_repo(&run, pr, first, count, ufirst, ucount);
+		first += count;
+		ufirst += ucount;
 	}
 	rc = finish(&run, rc);
 	*out = run.res;
@@ -796,6 +991,8 @@ fail:
 	for (size_t i = 0; run.work && i < nitems(&run, *out); i++)
 		rs_manifest_free(run.work[i].parsed);
 	free(run.work);
+	free(run.untag_repo);
+	rs_untagger_free(run.untagger);
 	rs_backup_free(run.backup);
 	rs_apply_result_free(run.res);
 	return rc;

@@ -1,11 +1,14 @@
-/* apply.h: carrying out a plan: back up, re-check, delete by digest.
+/* apply.h: carrying out a plan: back up, re-check, delete by digest,
+ * remove tags alone.
  *
  * rs_apply() works in two phases:
  *   1. Backup: every manifest the plan deletes is read by digest, verified
  *      against it, and written to the backup directory with the tags that
- *      pointed at it (backup.h). A repository where a read fails gets no
+ *      pointed at it (backup.h); so is the manifest of every tag the plan
+ *      untags, with that tag. A repository where a read fails gets no
  *      deletions: they are "not attempted", with the read's error as the
- *      reason. Nothing is deleted before the backup index is on disk.
+ *      reason (an untag whose read fails stays). Nothing is changed before
+ *      the backup index is on disk.
  *   2. Per repository, in plan order: the tags are listed and resolved
  *      again (rs_scan_repo). A deletion is skipped, and reported, when a tag
  *      now points at its digest that the plan did not drop with it, when a
@@ -21,6 +24,9 @@
  *      earlier try went through, and counts as deleted once the HEAD
  *      confirms it. A digest already gone (404 on the first try) counts as
  *      done, so running apply again finishes an interrupted job.
+ *      Then the repository's untags (untag.h), each tag re-checked against
+ *      the same listing and again just before it goes: it must still point
+ *      at the digest the plan saw.
  * A refusal (405 deletes disabled, 405 read-only, 401/403 on DELETE) stops
  * every further delete. On SIGINT/SIGTERM, or once the run's deadline has
  * passed (rs_stopping), the deletion in flight finishes and nothing new
@@ -46,11 +52,20 @@ enum rs_apply_outcome {
 	RS_APPLY_WOULD_DELETE      /* dry run: would be deleted */
 };
 
+/* What an item does. The outcomes are the same for both: an untag that is
+ * RS_APPLY_DELETED removed the tag, and the registry confirms the tag is
+ * gone and its image is still there. */
+enum rs_apply_action {
+	RS_APPLY_DELETE_MANIFEST = 0,  /* DELETE the manifest by digest (and its tags) */
+	RS_APPLY_UNTAG                 /* remove one tag, keep its digest */
+};
+
 struct rs_apply_item {
+	enum rs_apply_action action;
 	char *repo;
-	char digest[RS_DIGEST_MAX];
+	char digest[RS_DIGEST_MAX];    /* untag: the digest the tag pointed at */
 	char *media_type;          /* may be NULL */
-	char **tags;               /* tags the plan dropped with it */
+	char **tags;               /* tags the plan dropped with it; untag: the tag */
 	size_t ntags;
 	char *reason;              /* the plan's reason */
 	enum rs_apply_outcome outcome;
@@ -64,7 +79,11 @@ struct rs_apply_result {
 	int64_t started;
 	struct rs_apply_item *items;   /* every deletion of the plan, in order */
 	size_t nitems;
-	size_t deleted, gone, skipped, failed, pending, would_delete;
+	struct rs_apply_item *untags;  /* every untag of the plan (one tag each), by repository */
+	size_t nuntags;
+	/* deleted and would_delete count manifests, untagged and would_untag
+	 * tags; the others count both kinds of item */
+	size_t deleted, untagged, gone, skipped, failed, pending, would_delete, would_untag;
 	int stop_code;             /* the refusal or interrupt that stopped deletes, 0 if none */
 	char *stop_reason;
 };
@@ -81,12 +100,13 @@ struct rs_apply_options {
  * for). *out holds the result whenever anything was attempted, also when
  * the return is an error; it is NULL only when apply could not start (a
  * plan for another registry: RS_EUSAGE; the backup directory unusable).
- * Returns 0 when every deletion is done (deleted or already gone);
- * RS_ECONFLICT when some were skipped because the registry changed;
- * RS_EPARTIAL when some failed, or were not attempted because a read
- * failed; the refusal's code (RS_EUNSUPPORTED, RS_EREADONLY, RS_EAUTH,
- * RS_EDENIED) when the registry refused deletes; RS_ECANCELLED when
- * interrupted or past the deadline. The message says what happened. */
+ * Returns 0 when every deletion and untag is done (or already gone);
+ * RS_ECONFLICT when some deletions were skipped because the registry
+ * changed; RS_EPARTIAL when some failed, were not attempted because a read
+ * failed, or a tag could not be untagged (a tag that moved, credentials
+ * without 'push'...); the refusal's code (RS_EUNSUPPORTED, RS_EREADONLY,
+ * RS_EAUTH, RS_EDENIED) when the registry refused deletes; RS_ECANCELLED
+ * when interrupted or past the deadline. The message says what happened. */
 int rs_apply(struct rs_apply_result **out, struct rs_registry *reg, const struct rs_plan *plan,
 	     const struct rs_apply_options *opts);
 
@@ -95,11 +115,17 @@ void rs_apply_result_free(struct rs_apply_result *result);
 /* A word for an outcome ("deleted", "already gone", "skipped", ...). */
 const char *rs_apply_outcome_name(enum rs_apply_outcome outcome);
 
+/* The same for people, by action: "untagged" and "would untag" for an
+ * untag, else rs_apply_outcome_name(). */
+const char *rs_apply_item_outcome(const struct rs_apply_item *item);
+
 /* The result as JSON: {"registry", "dry_run", "backup_dir", "started",
- * "deleted", "already_gone", "skipped", "failed", "not_attempted",
- * "would_delete", "stopped": null|"why", "items": [{"repository",
- * "digest", "media_type", "tags", "reason", "outcome", "detail"}]}.
- * *out is the caller's. */
+ * "deleted", "untagged", "already_gone", "skipped", "failed",
+ * "not_attempted", "would_delete", "would_untag", "stopped": null|"why",
+ * "items": [{"action": "delete"|"untag", "repository", "digest",
+ * "media_type", "tags", "reason", "outcome", "detail"}]}: the deletions in
+ * order, then the untags (their "outcome" is rs_apply_outcome_name's, so
+ * "deleted" for a tag removed). *out is the caller's. */
 int rs_apply_result_json(char **out, const struct rs_apply_result *result);
 
 /* The same as a cJSON tree (the report's parts): the result without or with

@@ -51,6 +51,7 @@ cJSON *rs_apply_item_cjson(const struct rs_apply_item *it)
 
 	if (!obj)
 		return NULL;
+	cJSON_AddStringToObject(obj, "action", it->action == RS_APPLY_UNTAG ? "untag" : "delete");
 	cJSON_AddStringToObject(obj, "repository", it->repo);
 	cJSON_AddStringToObject(obj, "digest", it->digest);
 	add_string_or_null(obj, "media_type", it->media_type);
@@ -73,17 +74,20 @@ cJSON *rs_apply_result_cjson(const struct rs_apply_result *r, int with_items)
 	add_string_or_null(root, "backup_dir", r->backup_dir);
 	cJSON_AddStringToObject(root, "started", rs_time_format(when, sizeof(when), r->started));
 	cJSON_AddNumberToObject(root, "deleted", (double)r->deleted);
+	cJSON_AddNumberToObject(root, "untagged", (double)r->untagged);
 	cJSON_AddNumberToObject(root, "already_gone", (double)r->gone);
 	cJSON_AddNumberToObject(root, "skipped", (double)r->skipped);
 	cJSON_AddNumberToObject(root, "failed", (double)r->failed);
 	cJSON_AddNumberToObject(root, "not_attempted", (double)r->pending);
 	cJSON_AddNumberToObject(root, "would_delete", (double)r->would_delete);
+	cJSON_AddNumberToObject(root, "would_untag", (double)r->would_untag);
 	add_string_or_null(root, "stopped", r->stop_reason);
 	if (!with_items)
 		return root;
 	items = cJSON_AddArrayToObject(root, "items");
-	for (size_t i = 0; items && i < r->nitems; i++)
-		cJSON_AddItemToArray(items, rs_apply_item_cjson(&r->items[i]));
+	for (size_t i = 0; items && i < r->nitems + r->nuntags; i++)
+		cJSON_AddItemToArray(items, rs_apply_item_cjson(i < r->nitems ? &r->items[i]
+								: &r->untags[i - r->nitems]));
 	return root;
 }
 

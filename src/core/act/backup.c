@@ -114,6 +114,7 @@ static int parse_entry(struct rs_backup_entry *e, const cJSON *obj, const char *
 	const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "file"));
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(obj, "tags");
 	const cJSON *size = cJSON_GetObjectItemCaseSensitive(obj, "size");
+	const cJSON *untag = cJSON_GetObjectItemCaseSensitive(obj, "untag");
 	const cJSON *tag;
 
 	if (!repo || !rs_valid_repo_name(repo) || !digest || !rs_digest_valid(digest) ||
@@ -135,6 +136,7 @@ static int parse_entry(struct rs_backup_entry *e, const cJSON *obj, const char *
 	e->repo = strdup(repo);
 	e->media_type = rs_strdup(mt);
 	e->size = cJSON_IsNumber(size) ? rs_double_to_int64(size->valuedouble, 0) : 0;
+	e->untag = cJSON_IsTrue(untag);
 	if (!e->repo || (mt && !e->media_type))
 		return rs_error_set(RS_ERROR, "out of memory");
 	e->tags = calloc((size_t)cJSON_GetArraySize(tags) + 1, sizeof(*e->tags));
@@ -214,6 +216,8 @@ int rs_backup_save(const struct rs_backup *b)
 		cJSON_AddNumberToObject(obj, "size", (double)e->size);
 		if (e->file)
 			cJSON_AddStringToObject(obj, "file", e->file);
+		if (e->untag)
+			cJSON_AddBoolToObject(obj, "untag", 1);
 		cJSON_AddItemToArray(list, obj);
 	}
 	json = cJSON_Print(root);
@@ -379,9 +383,27 @@ static int merge_tags(struct rs_backup_entry *e, char *const *tags, size_t ntags
 	return 0;
 }
 
+static int backup_add(struct rs_backup *b, const char *repo, const char *digest,
+		      const char *media_type, char *const *tags, size_t ntags, const void *body,
+		      size_t len, int untag);
+
 int rs_backup_add(struct rs_backup *b, const char *repo, const char *digest,
 		  const char *media_type, char *const *tags, size_t ntags, const void *body,
 		  size_t len)
+{
+	return backup_add(b, repo, digest, media_type, tags, ntags, body, len, 0);
+}
+
+int rs_backup_add_untag(struct rs_backup *b, const char *repo, const char *digest,
+			const char *media_type, char *const *tags, size_t ntags, const void *body,
+			size_t len)
+{
+	return backup_add(b, repo, digest, media_type, tags, ntags, body, len, 1);
+}
+
+static int backup_add(struct rs_backup *b, const char *repo, const char *digest,
+		      const char *media_type, char *const *tags, size_t ntags, const void *body,
+		      size_t len, int untag)
 {
 	struct rs_backup_entry *e = NULL, *grown;
 	struct rs_buf path = RS_BUF_INIT, file = RS_BUF_INIT;
@@ -428,6 +450,7 @@ int rs_backup_add(struct rs_backup *b, const char *repo, const char *digest,
 		rs_strlcpy(e->digest, digest, sizeof(e->digest));
 		e->repo = strdup(repo);
 		e->media_type = rs_strdup(media_type);
+		e->untag = untag;
 		if (!e->repo || (media_type && !e->media_type)) {
 			rc = rs_error_set(RS_ERROR, "out of memory");
 			goto out;

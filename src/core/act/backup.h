@@ -4,13 +4,17 @@
  *   index.json                 {"format": "regsweep-backup", "version": 1,
  *                               "registry", "created", "manifests": [
  *                                 {"repository", "digest", "media_type",
- *                                  "tags": [...], "size", "file"}]}
+ *                                  "tags": [...], "size", "file",
+ *                                  "untag": true (only for an untag)}]}
  *   manifests/sha256/HEX       each manifest byte for byte (mode 0600),
  *                              once however many repositories hold it
  *   apply-result.json          what the apply did (rs_apply writes it)
  * Entries are in deletion order (parents first); restore walks them
  * backwards. An entry without "file" was already gone when the backup was
- * made. Re-running apply with the same directory adds to the backup.
+ * made. An entry marked "untag" records tags removed without their
+ * manifest, which stayed: restore finds the manifest present and puts the
+ * tags back (a reader that does not know the mark does the same). Re-running
+ * apply with the same directory adds to the backup.
  *
  * Every body is verified against its digest when written and when read.
  */
@@ -31,6 +35,7 @@ struct rs_backup_entry {
 	size_t ntags;
 	int64_t size;
 	char *file;                    /* relative to the directory, NULL if none */
+	int untag;                     /* the tags went alone; the manifest stayed */
 };
 
 struct rs_backup {
@@ -59,6 +64,12 @@ void rs_backup_free(struct rs_backup *backup);
 int rs_backup_add(struct rs_backup *backup, const char *repo, const char *digest,
 		  const char *media_type, char *const *tags, size_t ntags, const void *body,
 		  size_t len);
+
+/* The same for tags removed without their manifest (untag): the entry is
+ * marked so, and its body is the manifest the tags pointed at. */
+int rs_backup_add_untag(struct rs_backup *backup, const char *repo, const char *digest,
+			const char *media_type, char *const *tags, size_t ntags, const void *body,
+			size_t len);
 
 /* Write index.json (atomically, 0600). */
 int rs_backup_save(const struct rs_backup *backup);

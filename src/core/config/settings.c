@@ -84,6 +84,8 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "what keep_last calls newest: created, pushed or version (default created)"),
 	S(in_use, "REGSWEEP_IN_USE", RS_SET_LIST, RS_SETF_PATHS, "FILE",
 	  "keep the images FILE lists (kubectl, docker; - for stdin; repeatable)"),
+	S(untag, "REGSWEEP_UNTAG", RS_SET_BOOL, RS_SETF_NEGATABLE, NULL,
+	  "remove a dropped tag whose image stays, alone (default on; --no-untag keeps it)"),
 	S(backup_dir, "REGSWEEP_BACKUP_DIR", RS_SET_STRING, 0, "DIR",
 	  "where apply saves what it deletes (default ./regsweep-backup-TIME)"),
 	S(dry_run, "REGSWEEP_DRY_RUN", RS_SET_BOOL, 0, NULL, "change nothing"),
@@ -133,6 +135,7 @@ int rs_settings_init(struct rs_settings *s)
 	s->keep_last = -1;
 	s->keep_newer_than = -1;
 	s->untagged_grace = 24 * 3600;
+	s->untag = 1;
 	s->ssh_timeout = 10;
 	s->command_timeout = 2 * 3600;
 	s->untagged = strdup("delete");

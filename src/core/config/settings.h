@@ -32,8 +32,9 @@ enum rs_setting_flags {
 	RS_SETF_NO_FILE = 1 << 2,  /* not read from the config file */
 	RS_SETF_URL = 1 << 3,      /* URLs that may hold secrets (webhooks): printed masked
 				    * (rs_url_mask), secret parts given to the redactor */
-	RS_SETF_PATHS = 1 << 4     /* a list of paths: one item per value (a path may hold
+	RS_SETF_PATHS = 1 << 4,    /* a list of paths: one item per value (a path may hold
 				    * spaces), several separated by ':' in the environment */
+	RS_SETF_NEGATABLE = 1 << 5 /* a boolean that is on by default: --no-NAME turns it off */
 };
 
 /* The value of a list setting: items in the order given; owned. */
@@ -96,6 +97,7 @@ struct rs_settings {
 	int64_t untagged_grace;
 	char *order;               /* "created", "pushed" or "version"; NULL: not set */
 	struct rs_strlist in_use;  /* lists of images in use ("-": standard input) */
+	int untag;                 /* remove a dropped tag whose digest stays (default 1) */
 	/* apply / restore */
 	char *backup_dir;
 	int dry_run;

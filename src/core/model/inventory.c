@@ -136,11 +136,20 @@ void rs_repo_clear(struct rs_repo *repo)
 	repo->by_digest.borrow_keys = borrow;
 }
 
+void rs_repo_set_failed(struct rs_repo *repo, const char *why)
+{
+	repo->failed = 1;
+	/* out of memory leaves the repository failed without its reason */
+	if (!repo->failure && why && *why)
+		repo->failure = strdup(why);
+}
+
 static void repo_free(struct rs_repo *repo)
 {
 	if (!repo)
 		return;
 	rs_repo_clear(repo);
+	free(repo->failure);
 	free(repo->name);
 	free(repo);
 }

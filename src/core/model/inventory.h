@@ -90,6 +90,7 @@ struct rs_repo {
 	size_t manifests_cap;
 	struct rs_map by_digest;       /* digest -> struct rs_manifest * */
 	unsigned failed;               /* a listing or read in this repo failed */
+	char *failure;                 /* the first of those failures, or NULL; owned */
 };
 
 struct rs_inventory {
@@ -114,6 +115,10 @@ struct rs_repo *rs_inventory_find_repo(const struct rs_inventory *inv, const cha
 
 /* Free a repository's tags and manifests, keeping its name and state. */
 void rs_repo_clear(struct rs_repo *repo);
+
+/* Mark the repository failed (nothing is deleted there); the first
+ * `why` given is kept as its failure. */
+void rs_repo_set_failed(struct rs_repo *repo, const char *why);
 
 /* Add a tag (digest may be "" while unresolved; push time unknown); returns
  * the new tag, valid until the next tag is added. */

@@ -627,6 +627,27 @@ int rs_auth_header(char **out, struct rs_auth *auth, const char *scope)
 	return 0;
 }
 
+int rs_auth_grants(struct rs_auth *auth, const char *scope)
+{
+	struct cached_token *t;
+	const char *bearer;
+
+	if (auth->token && !auth->scheme_basic)
+		return rs_token_grants(auth->token, scope);
+	if (!auth->scheme_bearer || !auth->realm)
+		return -1;   /* Basic or none: the registry decides request by request */
+	t = cache_get(auth, scope, 0);
+	if (!t && fetch_token(auth, scope, NULL) < 0) {
+		rs_log(RS_LOG_VERBOSE, "token: cannot tell whether '%s' is granted: %s", scope,
+		       rs_error_message());
+		rs_error_clear();
+		return -1;
+	}
+	t = t ? t : cache_get(auth, scope, 0);
+	bearer = t ? strstr(t->header, "Bearer ") : NULL;
+	return bearer ? rs_token_grants(bearer + 7, scope) : -1;
+}
+
 /* What to tell a user whose credentials lack a scope. */
 static const char *credentials_hint(const struct rs_auth *auth, char *out, size_t outsize)
 {

@@ -94,6 +94,14 @@ int rs_auth_header(char **out, struct rs_auth *auth, const char *scope);
  * with a message saying what to fix. */
 int rs_auth_challenge(struct rs_auth *auth, const char *www_authenticate, const char *scope);
 
+/* Would the registry let these credentials do `scope`
+ * ("repository:app:pull,push")? For Bearer auth a token for the scope is
+ * fetched (or taken from the cache) and its claims read (rs_token_grants):
+ * 1 granted, 0 not; -1 when it cannot be told (Basic or no auth, where the
+ * registry decides each request, an opaque token, a failed fetch). Sends
+ * nothing to the registry itself. */
+int rs_auth_grants(struct rs_auth *auth, const char *scope);
+
 /* Describe the credential source in use ("REGSWEEP_USERNAME and
  * REGSWEEP_PASSWORD", "docker config ...", "anonymous"), never the secret.
  * Valid as long as `auth`. */

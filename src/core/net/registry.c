@@ -16,6 +16,7 @@ struct rs_registry {
 	char *url;
 	struct rs_http *http;
 	struct rs_auth *auth;
+	int features[RS_FEATURE_COUNT];   /* 1, 0, or -1 not known */
 };
 
 struct pending_call {
@@ -84,6 +85,8 @@ int rs_registry_new(struct rs_registry **out, const char *url, struct rs_http *h
 	reg->url = rs_buf_detach(&buf);
 	reg->http = http;
 	reg->auth = auth;
+	for (size_t i = 0; i < RS_FEATURE_COUNT; i++)
+		reg->features[i] = -1;
 	*out = reg;
 	return 0;
 }
@@ -106,6 +109,23 @@ struct rs_http *rs_registry_http(struct rs_registry *reg)
 	return reg->http;
 }
 
+struct rs_auth *rs_registry_auth(struct rs_registry *reg)
+{
+	return reg->auth;
+}
+
+int rs_registry_feature(const struct rs_registry *reg, enum rs_registry_feature feature)
+{
+	return feature < RS_FEATURE_COUNT ? reg->features[feature] : -1;
+}
+
+void rs_registry_set_feature(struct rs_registry *reg, enum rs_registry_feature feature,
+			     int value)
+{
+	if (feature < RS_FEATURE_COUNT)
+		reg->features[feature] = value;
+}
+
 char *rs_registry_scope(char *out, size_t outsize, const char *repo, const char *action)
 {
 	snprintf(out, outsize, "repository:%s:%s", repo, action);
@@ -126,28 +146,38 @@ static void pending_free(struct pending_call *pc)
 	free(pc);
 }
 
-/* First entry of distribution's {"errors":[{"code":..,"message":..}]}. */
+/* First entry of distribution's {"errors":[{"code":..,"message":..,
+ * "detail":..}]} (a string detail only). */
 static void error_body(const char *body, size_t len, char *code, size_t codesize, char *msg,
-		       size_t msgsize)
+		       size_t msgsize, char *detail, size_t detailsize)
 {
 	cJSON *root = body && len ? cJSON_ParseWithLength(body, len) : NULL;
 	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0);
 	const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "code"));
 	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "message"));
+	const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "detail"));
 
-	code[0] = msg[0] = '\0';
+	code[0] = msg[0] = detail[0] = '\0';
 	if (c)
 		rs_strlcpy(code, c, codesize);
 	if (m)
 		rs_strlcpy(msg, m, msgsize);
+	if (d)
+		rs_strlcpy(detail, d, detailsize);
 	cJSON_Delete(root);
 }
 
 int rs_registry_status_error(long status, const char *body, size_t len, const char *what)
 {
-	char code[64], msg[256];
+	char code[64], msg[256], detail[256];
 
-	error_body(body, len, code, sizeof(code), msg, sizeof(msg));
+	error_body(body, len, code, sizeof(code), msg, sizeof(msg), detail, sizeof(detail));
+	/* distribution 3.x no longer reads Docker schema 1: a stored one is a 500 */
+	if (status == 500 && strstr(detail, "manifest schema version 1"))
+		return rs_error_set(RS_EPROTO, "%s: the registry cannot serve this schema 1 manifest "
+				    "(500 '%s'): distribution 3.x no longer reads Docker image "
+				    "manifest v1; re-push the image with a current client", what,
+				    detail);
 	switch (status) {
 	case 401:
 		return rs_error_set(RS_EAUTH, "%s: the credentials are missing or wrong (401)", what);
@@ -217,6 +247,7 @@ static void on_done(struct rs_http_req *req, struct rs_http_response *resp, int 
 	res.content_type = resp->content_type;
 	res.digest = resp->digest;
 	res.link = resp->link;
+	res.location = resp->location;
 	res.url = resp->url;
 	res.attempts = resp->attempts;
 	pc->done(&res, pc->userdata);
@@ -336,6 +367,7 @@ static void on_sync_done(struct rs_reg_result *res, void *ud)
 	ctx->answer->body = res->body->ptr ? rs_buf_detach(res->body) : NULL;
 	ctx->answer->digest = rs_strdup(res->digest);
 	ctx->answer->content_type = rs_strdup(res->content_type);
+	ctx->answer->location = rs_strdup(res->location);
 }
 
 int rs_registry_call(struct rs_registry *reg, const struct rs_reg_call *call,
@@ -365,6 +397,7 @@ void rs_reg_answer_release(struct rs_reg_answer *answer)
 	free(answer->body);
 	free(answer->digest);
 	free(answer->content_type);
+	free(answer->location);
 	memset(answer, 0, sizeof(*answer));
 }
 

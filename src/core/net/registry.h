@@ -29,6 +29,7 @@ struct rs_reg_result {
 	const char *content_type;
 	const char *digest;        /* Docker-Content-Digest */
 	const char *link;
+	const char *location;      /* Location (blob uploads) */
 	const char *url;
 	int attempts;              /* how many times the request was sent */
 };
@@ -59,6 +60,19 @@ void rs_registry_free(struct rs_registry *reg);
 /* The normalised base URL, without a trailing slash. */
 const char *rs_registry_url(const struct rs_registry *reg);
 struct rs_http *rs_registry_http(struct rs_registry *reg);
+struct rs_auth *rs_registry_auth(struct rs_registry *reg);
+
+/* What a run has learned the registry can do, so that a probe is sent
+ * once per run whichever command needs the answer first. */
+enum rs_registry_feature {
+	RS_FEATURE_TAG_DELETE = 0,     /* DELETE /v2/NAME/manifests/TAG removes the tag alone */
+	RS_FEATURE_COUNT
+};
+
+/* 1 yes, 0 no, -1 not known yet. */
+int rs_registry_feature(const struct rs_registry *reg, enum rs_registry_feature feature);
+void rs_registry_set_feature(struct rs_registry *reg, enum rs_registry_feature feature,
+			     int value);
 
 /* Queue a call; `done` runs from rs_http_run(). */
 int rs_registry_submit(struct rs_registry *reg, const struct rs_reg_call *call,
@@ -66,8 +80,8 @@ int rs_registry_submit(struct rs_registry *reg, const struct rs_reg_call *call,
 
 /* A call performed now, for sequential code (apply, restore): submits and
  * runs the loop until it completes. Must not be used from a callback. On
- * return *status, *body (caller's, may be NULL) and *digest (caller's, may
- * be NULL) describe the answer. Returns the call's rc. */
+ * return the answer's status, body, digest, content type and location
+ * (each the caller's, each may be NULL) describe it. Returns the call's rc. */
 struct rs_reg_answer {
 	long status;
 	char *body;
@@ -75,6 +89,7 @@ struct rs_reg_answer {
 	char *digest;
 	char *content_type;
 	int attempts;              /* how many times the request was sent */
+	char *location;            /* Location header, or NULL */
 };
 int rs_registry_call(struct rs_registry *reg, const struct rs_reg_call *call,
 		     struct rs_reg_answer *answer);

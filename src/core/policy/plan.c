@@ -764,6 +764,29 @@ static char *tag_reason(const struct repo_graph *g, const struct tag_state *ts)
 	return format("%s", n->reason);
 }
 
+/* A tag the policy drops (not one that follows its subject) whose digest
+ * stays for another reason: one DELETE of the digest would take what is
+ * kept, so with `untag` the tag goes alone. */
+static int untag_wanted(const struct repo_graph *g, const struct tag_state *ts)
+{
+	const struct node *n = &g->nodes[ts->node];
+
+	if (!g->policy->untag || !n->kept || ts->keep)
+		return 0;
+	/* a signature's tag follows what it signs, and a digest in use keeps
+	 * the tags on it: the in-use lists may name either */
+	return !ts->cosign && !n->in_use;
+}
+
+/* "rule 'ci': keep none; the image stays (kept tag 'latest'): the tag goes alone" */
+static char *untag_reason(const struct repo_graph *g, const struct tag_state *ts)
+{
+	const struct node *n = &g->nodes[ts->node];
+
+	return format("%s; its image stays (%s): the tag goes alone",
+		      ts->reason ? ts->reason : "dropped by the policy", n->reason);
+}
+
 static int fill_tags(struct rs_plan_repo *pr, const struct repo_graph *g, int complete)
 {
 	const struct rs_repo *repo = g->repo;
@@ -781,7 +804,12 @@ static int fill_tags(struct rs_plan_repo *pr, const struct repo_graph *g, int co
 		pt->pushed_at = repo->tags[t].pushed_at;
 		pt->verdict = complete && !g->nodes[ts->node].kept ? RS_VERDICT_DELETE
 								   : RS_VERDICT_KEEP;
-		pt->reason = complete ? tag_reason(g, ts) : strdup(INCOMPLETE_REASON);
+		if (complete && untag_wanted(g, ts)) {
+			pt->verdict = RS_VERDICT_UNTAG;
+			pt->reason = untag_reason(g, ts);
+		} else {
+			pt->reason = complete ? tag_reason(g, ts) : strdup(INCOMPLETE_REASON);
+		}
 		if (!pt->name || !pt->reason)
 			return rs_error_set(RS_ERROR, "out of memory");
 	}
@@ -885,7 +913,8 @@ static int plan_repo(struct rs_plan_repo *pr, const struct rs_repo *repo,
 		g.note = NULL;
 	} else {
 		pr->note = strdup(INCOMPLETE_REASON ": nothing is deleted there");
-		if (!pr->note)
+		pr->failure = rs_strdup(repo->failure);
+		if (!pr->note || (repo->failure && !pr->failure))
 			rc = rs_error_set(RS_ERROR, "out of memory");
 		for (size_t i = 0; rc == 0 && i < g.nnodes; i++) {
 			g.nodes[i].kept = 1;

@@ -35,8 +35,12 @@
  *      subject is kept.
  *   5. Everything else is deleted: digests whose tags were all dropped, old
  *      untagged history, old orphans, children no kept index needs,
- *      referrers and signatures of deleted manifests. A dropped tag on a kept digest stays
- *      (one DELETE would remove every tag on it) and says why.
+ *      referrers and signatures of deleted manifests.
+ *   6. A tag the policy drops whose digest stays (a kept tag shares it, a
+ *      kept index names it...) cannot go with its digest, since one DELETE
+ *      of a digest removes every tag on it: with `untag` (the default) it
+ *      is RS_VERDICT_UNTAG, removed alone (act/untag.h); without, it stays
+ *      and says why.
  * Deletions are ordered so that whatever references a manifest (an index,
  * a referrer, a signature) is deleted before it: parents before children.
  *
@@ -56,7 +60,8 @@
 
 enum rs_verdict {
 	RS_VERDICT_KEEP = 0,
-	RS_VERDICT_DELETE = 1
+	RS_VERDICT_DELETE = 1,
+	RS_VERDICT_UNTAG = 2           /* tags only: the tag goes, its digest stays */
 };
 
 struct rs_plan_tag {
@@ -66,6 +71,10 @@ struct rs_plan_tag {
 	int64_t pushed_at;             /* last push of the tag, RS_TIME_UNKNOWN if unknown */
 	enum rs_verdict verdict;
 	char *reason;
+	/* RS_VERDICT_UNTAG that cannot be carried out on this registry with
+	 * these credentials (set by rs_untag_check_plan, never by the
+	 * planner): why the tag stays, or NULL */
+	char *blocked;
 };
 
 struct rs_plan_manifest {
@@ -89,6 +98,8 @@ struct rs_plan_repo {
 	int complete;                  /* 0: read incompletely, nothing deleted */
 	char *note;                    /* for people: why nothing is deleted here, or why a
 					* rule's dates cannot tell its images apart; or NULL */
+	char *failure;                 /* what could not be read (the scan's first
+					* failure in it), or NULL */
 	struct rs_plan_tag *tags;      /* every tag, by name */
 	size_t ntags;
 	struct rs_plan_manifest *deletions;  /* deletion order: parents first */
@@ -102,6 +113,8 @@ struct rs_plan_totals {
 	uint64_t incomplete;           /* repositories where nothing is deleted */
 	uint64_t tags;
 	uint64_t tags_deleted;
+	uint64_t tags_untagged;        /* RS_VERDICT_UNTAG, blocked ones included */
+	uint64_t untags_blocked;       /* of those, the ones that cannot be done */
 	uint64_t manifests;
 	uint64_t manifests_deleted;
 	uint64_t untagged_deleted;     /* deleted manifests no tag pointed at */

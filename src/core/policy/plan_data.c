@@ -48,8 +48,12 @@ void rs_plan_count(struct rs_plan *plan)
 
 		t->incomplete += !pr->complete;
 		t->tags += pr->ntags;
-		for (size_t i = 0; i < pr->ntags; i++)
+		for (size_t i = 0; i < pr->ntags; i++) {
 			t->tags_deleted += pr->tags[i].verdict == RS_VERDICT_DELETE;
+			t->tags_untagged += pr->tags[i].verdict == RS_VERDICT_UNTAG;
+			t->untags_blocked += pr->tags[i].verdict == RS_VERDICT_UNTAG &&
+					     pr->tags[i].blocked;
+		}
 		t->manifests += pr->ndeletions + pr->nkept;
 		t->manifests_deleted += pr->ndeletions;
 		for (size_t i = 0; i < pr->ndeletions; i++)
@@ -77,6 +81,7 @@ void rs_plan_tag_release(struct rs_plan_tag *t)
 {
 	free(t->name);
 	free(t->reason);
+	free(t->blocked);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -84,6 +89,7 @@ void rs_plan_repo_release(struct rs_plan_repo *r)
 {
 	free(r->name);
 	free(r->note);
+	free(r->failure);
 	for (size_t i = 0; i < r->ntags; i++)
 		rs_plan_tag_release(&r->tags[i]);
 	free(r->tags);

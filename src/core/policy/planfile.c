@@ -69,6 +69,15 @@ static cJSON *json_manifest(const struct rs_plan_manifest *m, const char *repo)
 	return obj;
 }
 
+static const char *decision_name(enum rs_verdict verdict)
+{
+	switch (verdict) {
+	case RS_VERDICT_DELETE: return "delete";
+	case RS_VERDICT_UNTAG: return "untag";
+	default: return "keep";
+	}
+}
+
 static cJSON *json_repo(const struct rs_plan_repo *r)
 {
 	cJSON *obj = cJSON_CreateObject(), *map, *decisions, *kept;
@@ -79,6 +88,8 @@ static cJSON *json_repo(const struct rs_plan_repo *r)
 	cJSON_AddBoolToObject(obj, "complete", r->complete);
 	if (r->note)
 		cJSON_AddStringToObject(obj, "note", r->note);
+	if (r->failure)
+		cJSON_AddStringToObject(obj, "failure", r->failure);
 	map = cJSON_AddObjectToObject(obj, "tags");
 	decisions = cJSON_AddArrayToObject(obj, "decisions");
 	kept = cJSON_AddArrayToObject(obj, "kept");
@@ -93,9 +104,10 @@ static cJSON *json_repo(const struct rs_plan_repo *r)
 		cJSON_AddStringToObject(d, "digest", t->digest);
 		cJSON_AddItemToObject(d, "created", json_time(t->created));
 		cJSON_AddItemToObject(d, "pushed", json_time(t->pushed_at));
-		cJSON_AddStringToObject(d, "decision",
-					t->verdict == RS_VERDICT_DELETE ? "delete" : "keep");
+		cJSON_AddStringToObject(d, "decision", decision_name(t->verdict));
 		cJSON_AddStringToObject(d, "reason", t->reason ? t->reason : "");
+		if (t->verdict == RS_VERDICT_UNTAG && t->blocked)
+			cJSON_AddStringToObject(d, "untag_blocked", t->blocked);
 		cJSON_AddItemToArray(decisions, d);
 	}
 	for (size_t i = 0; kept && i < r->nkept; i++)
@@ -113,6 +125,8 @@ static cJSON *json_totals(const struct rs_plan_totals *t)
 	cJSON_AddNumberToObject(obj, "incomplete", (double)t->incomplete);
 	cJSON_AddNumberToObject(obj, "tags", (double)t->tags);
 	cJSON_AddNumberToObject(obj, "tags_deleted", (double)t->tags_deleted);
+	cJSON_AddNumberToObject(obj, "tags_untagged", (double)t->tags_untagged);
+	cJSON_AddNumberToObject(obj, "untags_blocked", (double)t->untags_blocked);
 	cJSON_AddNumberToObject(obj, "manifests", (double)t->manifests);
 	cJSON_AddNumberToObject(obj, "manifests_deleted", (double)t->manifests_deleted);
 	cJSON_AddNumberToObject(obj, "untagged_deleted", (double)t->untagged_deleted);
@@ -410,13 +424,21 @@ static int read_tags(struct rs_plan_repo *r, struct repo_index *ix, const struct
 		struct rs_plan_tag *t = slot ? &r->tags[slot - 1] : NULL;
 		int rc;
 
-		if (!t || !decision || (strcmp(decision, "keep") != 0 && strcmp(decision, "delete") != 0))
+		if (!t || !decision || (strcmp(decision, "keep") != 0 &&
+					strcmp(decision, "delete") != 0 && strcmp(decision, "untag") != 0))
 			return bad(rd, "a decision names no listed tag or no valid decision");
-		t->verdict = strcmp(decision, "delete") == 0 ? RS_VERDICT_DELETE : RS_VERDICT_KEEP;
+		t->verdict = strcmp(decision, "delete") == 0 ? RS_VERDICT_DELETE
+			     : strcmp(decision, "untag") == 0 ? RS_VERDICT_UNTAG : RS_VERDICT_KEEP;
+		if (t->verdict == RS_VERDICT_UNTAG && (!r->complete || !t->digest[0]))
+			return bad(rd, "it untags a tag in an incomplete repository");
 		free(t->reason);
+		free(t->blocked);
+		t->blocked = NULL;
 		if ((rc = read_string(&t->reason, rd, item, "reason", 1)) < 0 ||
 		    (rc = read_time(&t->created, rd, item, "created")) < 0 ||
-		    (rc = read_time(&t->pushed_at, rd, item, "pushed")) < 0)
+		    (rc = read_time(&t->pushed_at, rd, item, "pushed")) < 0 ||
+		    (t->verdict == RS_VERDICT_UNTAG &&
+		     (rc = read_string(&t->blocked, rd, item, "untag_blocked", 1)) < 0))
 			return rc;
 	}
 	return 0;
@@ -439,6 +461,8 @@ static int read_repo(struct rs_plan_repo *r, struct repo_index *ix, const struct
 		return rc;
 	r->complete = cJSON_IsTrue(complete);
 	rc = read_string(&r->note, rd, obj, "note", 1);
+	if (rc == 0)
+		rc = read_string(&r->failure, rd, obj, "failure", 1);
 	if (rc == 0)
 		rc = read_tags(r, ix, rd, obj);
 	if (rc < 0)
@@ -544,6 +568,29 @@ static int read_deletions(struct rs_plan *plan, struct reader *rd, const cJSON *
 	return 0;
 }
 
+/* A tag untagged alone must be on a digest that stays: deleting its digest
+ * would take the tag anyway, and any other tag on it. */
+static int check_untags(const struct rs_plan *plan, const struct reader *rd)
+{
+	char what[512];
+
+	for (size_t r = 0; r < plan->nrepos; r++) {
+		const struct rs_plan_repo *pr = &plan->repos[r];
+
+		for (size_t t = 0; t < pr->ntags; t++) {
+			const struct rs_plan_tag *pt = &pr->tags[t];
+
+			if (pt->verdict != RS_VERDICT_UNTAG ||
+			    !rs_map_get(&rd->index[r].deleted, pt->digest))
+				continue;
+			snprintf(what, sizeof(what), "it untags '%s:%s' but also deletes its digest %s",
+				 pr->name, pt->name, pt->digest);
+			return bad(rd, what);
+		}
+	}
+	return 0;
+}
+
 static int read_root(struct reader *rd, const cJSON *root)
 {
 	const cJSON *repos = member(root, "repositories"), *version = member(root, "version");
@@ -579,6 +626,8 @@ static int read_root(struct reader *rd, const cJSON *root)
 			return rs_error_set(RS_ERROR, "out of memory");
 	}
 	rc = read_deletions(plan, rd, member(root, "deletions"));
+	if (rc == 0)
+		rc = check_untags(plan, rd);
 	if (rc < 0)
 		return rc;
 	plan->totals.reclaimable_bytes = -1;

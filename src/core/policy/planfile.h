@@ -8,12 +8,15 @@
  *     "created": "2024-05-01T10:00:00Z",
  *     "policy": "rule 'ci' (...): keep_last 10; untagged: delete after 24h",
  *     "totals": {"repositories": N, "incomplete": N, "tags": N,
- *                "tags_deleted": N, "manifests": N, "manifests_deleted": N,
+ *                "tags_deleted": N, "tags_untagged": N, "untags_blocked": N,
+ *                "manifests": N, "manifests_deleted": N,
  *                "untagged_deleted": N, "reclaimable_bytes": N},
  *     "repositories": [
  *       {"name": "app", "complete": true, "note": "..." (only when set),
+ *        "failure": "..." (what could not be read, only when known),
  *        "tags": {"latest": "sha256:...", ...},      the map decided on
- *        "decisions": [{"tag", "digest", "created", "pushed", "decision", "reason"}],
+ *        "decisions": [{"tag", "digest", "created", "pushed", "decision", "reason",
+ *                       "untag_blocked" (an untag that cannot be done)}],
  *        "kept": [{"digest", "media_type", "tags", "reason", "created",
  *                  "stored_at", "size"}]}
  *     ],
@@ -25,12 +28,15 @@
  *                "image_ids", "kept": [REF], "missing": [REF]}         in-use lists)
  *   }
  *   REF = {"repository", "reference" (tag or digest), "digest" (or null), "source"}
- * Dates are RFC 3339 strings or null when unknown; "decision" is "keep" or
- * "delete". "in_use" informs people and is not read back.
+ * Dates are RFC 3339 strings or null when unknown; "decision" is "keep",
+ * "delete" or "untag" (the tag goes alone, its digest stays: plans written
+ * before untag existed have no such decision and read as they always did).
+ * "in_use" informs people and is not read back.
  *
  * The reader trusts nothing: it checks every name, tag and digest, that
- * each deletion's tags map to its digest in that repository's tag map, and
- * that no deletion falls in an incomplete repository; it fails with
+ * each deletion's tags map to its digest in that repository's tag map,
+ * that no deletion falls in an incomplete repository, and that no untagged
+ * tag's digest is deleted; it fails with
  * RS_EUSAGE and a message naming the file otherwise.
  */
 #ifndef RS_PLANFILE_H

@@ -523,6 +523,7 @@ int rs_policy_build(struct rs_policy **out, const struct rs_config *cfg,
 				  "version)", s->order);
 		goto fail;
 	}
+	policy->untag = s->untag;
 	rc = rs_pattern_list_parse(&policy->keep_tags, s->keep_tags, "--keep-tags");
 	if (rc < 0)
 		goto fail;

@@ -40,8 +40,8 @@
  *     error: the rule would not say what it keeps.
  *   - otherwise the config file's `rules:`, in order;
  *   - otherwise no rule: every tag stays, only untagged history goes.
- * `keep_tags`, `untagged` and `untagged_grace` always come from the
- * settings (which the config file's top level feeds).
+ * `keep_tags`, `untagged`, `untagged_grace` and `untag` always come from
+ * the settings (which the config file's top level feeds).
  *
  * The policy owns everything it holds; free it with rs_policy_free().
  */
@@ -100,6 +100,7 @@ struct rs_policy {
 	int64_t untagged_grace;            /* seconds */
 	enum rs_order order;               /* the default for rules that name none */
 	struct rs_inuse *in_use;           /* images in use, or NULL when none is listed */
+	int untag;                         /* a dropped tag on a kept digest goes alone */
 	char *source;                      /* "config file 'x'", "command line", "none" */
 };
 

@@ -295,16 +295,24 @@ static const char *stage_status_name(enum rs_stage_status s)
 	}
 }
 
-/* The apply items, split into deletions that happened and skips. */
+/* The apply items, split into deletions and untags that happened, and
+ * skips (what did not happen, either way). */
 static void add_apply(cJSON *root, const struct rs_apply_result *apply)
 {
-	cJSON *deletions = cJSON_CreateArray(), *skips = cJSON_CreateArray();
+	cJSON *deletions = cJSON_CreateArray(), *untags = cJSON_CreateArray();
+	cJSON *skips = cJSON_CreateArray();
 	cJSON *summary = apply ? rs_apply_result_cjson(apply, 0) : NULL;
 
-	for (size_t i = 0; apply && i < apply->nitems; i++)
-		cJSON_AddItemToArray(rs_apply_item_done(&apply->items[i]) ? deletions : skips,
-				     rs_apply_item_cjson(&apply->items[i]));
+	for (size_t i = 0; apply && i < apply->nitems + apply->nuntags; i++) {
+		const struct rs_apply_item *it = i < apply->nitems ? &apply->items[i]
+						 : &apply->untags[i - apply->nitems];
+
+		cJSON_AddItemToArray(!rs_apply_item_done(it) ? skips
+				     : it->action == RS_APPLY_UNTAG ? untags : deletions,
+				     rs_apply_item_cjson(it));
+	}
 	cJSON_AddItemToObject(root, "deletions", deletions);
+	cJSON_AddItemToObject(root, "untags", untags);
 	cJSON_AddItemToObject(root, "skips", skips);
 	cJSON_AddItemToObject(root, "apply", summary ? summary : cJSON_CreateNull());
 }

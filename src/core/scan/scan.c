@@ -113,7 +113,7 @@ static void fail(struct scan *scan, struct rs_repo *repo, int rc)
 {
 	scan->progress.errors++;
 	if (repo)
-		repo->failed = 1;
+		rs_repo_set_failed(repo, rs_error_message());
 	if (!scan->first_rc) {
 		scan->first_rc = rc;
 		rs_strlcpy(scan->first_message, rs_error_message(), sizeof(scan->first_message));
@@ -200,7 +200,8 @@ static void on_catalog(struct rs_reg_result *res, void *ud)
 
 	if (rc == 0)
 		rc = rs_catalog_parse(&names, res->body->ptr, res->body->len);
-	if (rc == 0)
+	/* an empty page is the last, whatever its Link says (see on_tags) */
+	if (rc == 0 && names[0])
 		rc = rs_http_link_next(&next, res->link, res->url);
 	if (rc < 0) {
 		if (rc == RS_EPROTO)
@@ -306,14 +307,16 @@ static void on_tags(struct rs_reg_result *res, void *ud)
 		return;
 	if (rc == RS_ENOTFOUND) {
 		/* listed in the catalog but unknown: nothing to list, nothing to delete */
-		repo->failed = 1;
+		rs_repo_set_failed(repo, "the catalog lists it, but it has no tag list (404)");
 		rs_log(RS_LOG_VERBOSE, "repository '%s' is in the catalog but has no tag list (404)",
 		       repo->name);
 		return;
 	}
 	if (rc == 0)
 		rc = rs_tags_parse(&tags, res->body->ptr, res->body->len);
-	if (rc == 0)
+	/* distribution 3.1 sends Link on every full page, so the last page can
+	 * be empty ("tags": [] or null): an empty page ends the list */
+	if (rc == 0 && tags[0])
 		rc = rs_http_link_next(&next, res->link, res->url);
 	if (rc < 0) {
 		rs_error_prefix("listing tags of '%s': ", repo->name);
