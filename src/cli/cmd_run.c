@@ -280,12 +280,13 @@ static int write_outputs(struct run *run)
 					   run->plan->in_use->nmissing);
 		if (rc == 0 && run->applied && run->applied->dry_run)
 			rc = rs_buf_printf(&out, "\ndry run: %zu manifests would be deleted, %zu "
-					   "skipped; nothing was changed\n",
-					   run->applied->would_delete, run->applied->skipped);
+					   "tags untagged, %zu skipped; nothing was changed\n",
+					   run->applied->would_delete, run->applied->would_untag,
+					   run->applied->skipped);
 		else if (rc == 0 && run->applied)
-			rc = rs_buf_printf(&out, "\n%zu deleted, %zu already gone, %zu skipped, "
-					   "%zu failed%s%s\n",
-					   run->applied->deleted, run->applied->gone,
+			rc = rs_buf_printf(&out, "\n%zu deleted, %zu untagged, %zu already gone, "
+					   "%zu skipped, %zu failed%s%s\n",
+					   run->applied->deleted, run->applied->untagged, run->applied->gone,
 					   run->applied->skipped, run->applied->failed,
 					   run->applied->backup_dir ? "; backup in " : "",
 					   run->applied->backup_dir ? run->applied->backup_dir : "");

@@ -127,10 +127,16 @@ like "$RUN_STDERR" "would leave the registry read-only or stopped" "saying why"
 gc --delete-untagged --gc-command "$GC" --before-gc "$BEFORE" --after-gc "$AFTER"
 is "$RUN_STATUS" 2 "--delete-untagged without -r is refused"
 gc -r "$REG_URL" --delete-untagged --gc-command "$GC" --before-gc "$BEFORE" --after-gc "$AFTER"
-is "$RUN_STATUS" 2 "--delete-untagged is refused when the registry holds a multi-arch index"
-like "$RUN_STDERR" "'multi' holds the multi-arch index .* deletes the children of tagged indexes" \
-	"with the reason"
-ok "$([[ ! -e $STATE/actions ]]; echo $?)" "and nothing ran on the host"
+if [[ $HARNESS_REGISTRY == 2.8 ]]; then
+	is "$RUN_STATUS" 2 "--delete-untagged is refused when the registry holds a multi-arch index"
+	like "$RUN_STDERR" "'multi' holds the multi-arch index .* deletes the children of tagged indexes" \
+		"with the reason (2.x deletes an index's children)"
+else
+	is "$RUN_STATUS" 2 "--delete-untagged on 3.x is refused without the storage view"
+	like "$RUN_STDERR" "deletes untagged OCI referrers .* only the storage view lists them" \
+		"with the reason (3.x deletes referrers whose subject stays)"
+fi
+ok "$([[ ! -e $STATE/actions ]]; echo $?)" "and nothing ran on the host but the version question"
 
 # --- deletes free nothing until GC ---------------------------------------------
 deleted=0
@@ -328,6 +334,12 @@ like "$RUN_STDOUT$RUN_STDERR" "apply: 24 deleted, 0 already gone, 0 skipped, 0 f
 : >"$STATE/actions"
 gc --json --gc-command "$GC" --before-gc "$BEFORE" --after-gc "$AFTER"
 is "$RUN_STATUS" 0 "gc after apply succeeds"
+case $HARNESS_REGISTRY in
+2.8) want_version=2.8.2+ds1 ;;
+3.0) want_version=v3.0.0 ;;
+esac
+is "$(json_get "$RUN_STDOUT" registry_version)" "$want_version" \
+	"the report names the registry's version, asked on the host"
 is "$(json_get "$RUN_STDOUT" figures blobs_eligible)" 96 "it frees the 24 manifests and their 72 blobs"
 check "only blobs that tags reach are left on disk" disk_is_reachable
 run "$REGSWEEP" stats --json -v -r "$REG_URL" --storage-root "$REG_ROOT"
@@ -338,5 +350,31 @@ is "$(tr '\n' ' ' <"$STATE/actions")" "stop start ro stop start rw " "the regist
 ok "$(writable; echo $?)" "the registry is read-write"
 check "and serves the image completely" pull_ok seed latest
 check "and the multi-arch image with its children" pull_ok multi v1
+
+if [[ $HARNESS_REGISTRY == 3.0 ]]; then
+	# an untagged OCI referrer of a kept image: 3.x's --delete-untagged would take it
+	signed=$(push_noise -q --repo signed --oci --tag v1 --referrer 1) ||
+		bail_out "cannot push a referrer"
+	signed_tag=$(awk '$1 == "tag" { print $4 }' <<<"$signed")
+	referrer=$(awk -v t="$signed_tag" '$1 == "manifest" && $3 != t { print $3 }' <<<"$signed")
+	: >"$STATE/actions"
+	gc -r "$REG_URL" --delete-untagged --storage-root "$REG_ROOT" --gc-command "$GC" \
+		--before-gc "$BEFORE" --after-gc "$AFTER"
+	is "$RUN_STATUS" 2 "--delete-untagged on 3.x is refused for an untagged referrer of a kept image"
+	like "$RUN_STDERR" "'signed' holds the untagged referrer .* deletes it although its subject stays" \
+		"naming it"
+	is "$(cat "$STATE/actions")" "" "and the registry was not touched"
+	# without it, 3.x's --delete-untagged takes nothing a kept image needs:
+	# it is allowed, and the index keeps its children
+	is "$(http_code DELETE "/v2/signed/manifests/$referrer")" 202 "the referrer is deleted"
+	: >"$STATE/actions"
+	gc -r "$REG_URL" --json --delete-untagged --storage-root "$REG_ROOT" --gc-command "$GC" \
+		--before-gc "$BEFORE" --after-gc "$AFTER"
+	is "$RUN_STATUS" 0 "--delete-untagged on 3.x runs when nothing a kept image needs is untagged"
+	[[ $TAP_LAST -eq 0 ]] || diag "$RUN_STDERR"
+	check "the multi-arch image still pulls completely, children and all" pull_ok multi v1
+	check "and so does the signed image" pull_ok signed v1
+	ok "$(writable; echo $?)" "the registry is read-write"
+fi
 
 tap_done

@@ -223,16 +223,48 @@ Test(gc_script, delete_untagged_refused_with_an_index)
 	cr_assert_eq(rs_inventory_add_repo(&a, inv, "plain"), 0);
 	add_manifest(a, "sha256:1111111111111111111111111111111111111111111111111111111111111111",
 		     RS_MT_DOCKER_MANIFEST);
-	cr_assert_eq(rs_collect_check_delete_untagged(inv), 0);
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 2), 0);
 	cr_assert_eq(rs_inventory_add_repo(&b, inv, "multi"), 0);
 	add_manifest(b, "sha256:2222222222222222222222222222222222222222222222222222222222222222",
 		     RS_MT_OCI_INDEX);
-	cr_assert_eq(rs_collect_check_delete_untagged(inv), RS_EUSAGE);
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 2), RS_EUSAGE);
 	cr_assert(strstr(rs_error_message(), "'multi' holds the multi-arch index"));
 	cr_assert(strstr(rs_error_message(), "deletes the children of tagged indexes"));
 	b->manifests[0]->type = RS_MT_OCI_MANIFEST;
 	a->failed = 1;
-	cr_assert_eq(rs_collect_check_delete_untagged(inv), RS_EUSAGE, "an incomplete scan proves nothing");
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 2), RS_EUSAGE, "an incomplete scan proves nothing");
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 0), RS_EUSAGE, "an unknown version is 2.x");
+	rs_inventory_free(inv);
+}
+
+Test(gc_script, delete_untagged_on_3x_refused_for_an_untagged_referrer_of_a_kept_image)
+{
+	static const char *const image =
+		"sha256:1111111111111111111111111111111111111111111111111111111111111111";
+	static const char *const ref =
+		"sha256:3333333333333333333333333333333333333333333333333333333333333333";
+	struct rs_inventory *inv = NULL;
+	struct rs_repo *a;
+
+	cr_assert_eq(rs_inventory_new(&inv, "http://r"), 0);
+	cr_assert_eq(rs_inventory_add_repo(&a, inv, "app"), 0);
+	add_manifest(a, image, RS_MT_OCI_MANIFEST);
+	add_manifest(a, "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+		     RS_MT_OCI_INDEX);
+	cr_assert_eq(rs_repo_add_tag(NULL, a, "v1", image), 0);
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 3), RS_EUSAGE,
+		     "without the storage view untagged referrers cannot be ruled out");
+	cr_assert(strstr(rs_error_message(), "only the storage view lists them"), "%s",
+		  rs_error_message());
+	inv->from_storage = 1;
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 3), 0, "3.x keeps an index's children");
+	add_manifest(a, ref, RS_MT_OCI_MANIFEST);
+	cr_assert_eq(rs_manifest_set_subject(a->manifests[2], image), 0);
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 3), RS_EUSAGE);
+	cr_assert(strstr(rs_error_message(), "holds the untagged referrer"), "%s", rs_error_message());
+	cr_assert(strstr(rs_error_message(), ref), "%s", rs_error_message());
+	cr_assert_eq(rs_repo_add_tag(NULL, a, "sbom", ref), 0);
+	cr_assert_eq(rs_collect_check_delete_untagged(inv, 3), 0, "a tagged referrer is marked by GC");
 	rs_inventory_free(inv);
 }
 

@@ -3,9 +3,14 @@
  * in between, so that `regsweep gc` and `regsweep run` do the same thing.
  *
  * --delete-untagged is refused unless the registry is known to be safe for
- * it: on distribution 2.x, `garbage-collect --delete-untagged` deletes the
- * children of tagged multi-arch indexes, so any index (or any repository
- * that could not be read completely) refuses it.
+ * it. The version of the registry program is asked on the host (the GC
+ * command's program with --version). On distribution 2.x (or an unknown
+ * version), `garbage-collect --delete-untagged` deletes the children of
+ * tagged multi-arch indexes, so any index refuses it; 3.x marks those, but
+ * deletes untagged OCI referrers whose subject stays, so any such referrer
+ * refuses it, and without the storage view (which alone lists untagged
+ * manifests) it is refused too. A repository that could not be read
+ * completely refuses it on both.
  */
 #ifndef RS_JOB_COLLECT_H
 #define RS_JOB_COLLECT_H
@@ -39,6 +44,8 @@ struct rs_collect {
 	int dry_run;
 	int64_t blobs_before, bytes_before;    /* the blob store, -1 when not measured */
 	int64_t blobs_after, bytes_after;
+	char *registry_version;                /* "v3.0.0", "2.8.2+ds1", or NULL unknown */
+	int registry_major;                    /* 2, 3, or 0 unknown */
 };
 
 /* Check, connect, measure, collect, measure again. `out` is filled in every
@@ -51,8 +58,9 @@ void rs_collect_release(struct rs_collect *c);
 /* Did the remote script start (is there anything to report)? */
 int rs_collect_started(const struct rs_collect *c);
 
-/* Refuse --delete-untagged (RS_EUSAGE, with the reason) when `inv` holds a
- * multi-arch index, or when the scan behind it failed somewhere. */
-int rs_collect_check_delete_untagged(const struct rs_inventory *inv);
+/* Refuse --delete-untagged (RS_EUSAGE, with the reason) for a registry
+ * whose version's first number is `major` (0: unknown, judged as 2.x), as
+ * described above. */
+int rs_collect_check_delete_untagged(const struct rs_inventory *inv, int major);
 
 #endif

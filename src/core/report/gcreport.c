@@ -44,8 +44,9 @@ int rs_collect_text(struct rs_buf *out, const struct rs_collect *c)
 	int dry_run = c->dry_run, rc;
 	char a[32], b[32];
 
-	rc = rs_buf_printf(out, "[ Garbage collection%s ]\nHost: %s\n", dry_run ? " (dry run)" : "",
-			   c->host ? c->host : "?");
+	rc = rs_buf_printf(out, "[ Garbage collection%s ]\nHost: %s\nRegistry: %s\n",
+			   dry_run ? " (dry run)" : "", c->host ? c->host : "?",
+			   c->registry_version ? c->registry_version : "version unknown");
 	if (rc == 0)
 		rc = step_text(out, "Before-GC command", &r->steps[RS_GC_BEFORE],
 			       dry_run ? "not run (--dry-run)" : r->has_before ? "not run" : "none");
@@ -108,6 +109,10 @@ cJSON *rs_collect_cjson(const struct rs_collect *c)
 	if (!root)
 		return NULL;
 	cJSON_AddStringToObject(root, "host", c->host ? c->host : "");
+	if (c->registry_version)
+		cJSON_AddStringToObject(root, "registry_version", c->registry_version);
+	else
+		cJSON_AddNullToObject(root, "registry_version");
 	cJSON_AddBoolToObject(root, "dry_run", c->dry_run);
 	add_figures(root, "dry_run_figures", &r->dry_run);
 	add_figures(root, "figures", &r->collected);

@@ -1,7 +1,7 @@
 /* gcreport.h: a collection (job/collect.h) told to people (the seed's
  * "[ ... ]" style) and as JSON, the `gc` part of the report and what
  * `regsweep gc --json` prints:
- *   {"host", "dry_run", "dry_run_figures": FIG|null, "figures": FIG|null,
+ *   {"host", "registry_version": "v3.0.0"|null, "dry_run", "dry_run_figures": FIG|null, "figures": FIG|null,
  *    "steps": {"before"|"gc-dry-run"|"gc"|"after": {"state", "exit_status"}},
  *    "failed_step": name|null, "exit_status": N|null, "completed",
  *    "empty_storage", "storage_blobs_before", "storage_bytes_before",

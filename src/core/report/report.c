@@ -460,9 +460,10 @@ int rs_report_metrics(struct rs_buf *out, const struct rs_report *r)
 			const char *key;
 			size_t n;
 		} counts[] = {
-			{"deleted", a->deleted}, {"already_gone", a->gone}, {"skipped", a->skipped},
+			{"deleted", a->deleted}, {"untagged", a->untagged}, {"already_gone", a->gone},
+			{"skipped", a->skipped},
 			{"failed", a->failed}, {"not_attempted", a->pending},
-			{"would_delete", a->would_delete},
+			{"would_delete", a->would_delete}, {"would_untag", a->would_untag},
 		};
 
 		rc = rs_buf_puts(out, "# HELP regsweep_deletions Deletions of the last run, by outcome.\n"

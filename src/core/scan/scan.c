@@ -756,6 +756,33 @@ static void remember_tags(struct scan *scan)
 		rs_log(RS_LOG_WARN, "warning: %s", rs_error_message());
 }
 
+/* The partial result's message: the failures of the first few failing
+ * repositories by name (the order failures happen in depends on timing),
+ * and how many more there are. */
+#define PARTIAL_NAMED 3
+
+static int partial_error(const struct scan *scan)
+{
+	struct rs_buf msg = RS_BUF_INIT;
+	size_t failed = 0;
+	int rc = 0;
+
+	/* the inventory is sorted by name by now */
+	for (size_t i = 0; rc == 0 && i < scan->inv->nrepos; i++) {
+		const struct rs_repo *r = scan->inv->repos[i];
+
+		if (!r->failed || !r->failure)
+			continue;
+		if (failed++ < PARTIAL_NAMED)
+			rc = rs_buf_printf(&msg, "%s%s", msg.len ? "; " : "", r->failure);
+	}
+	if (rc == 0 && failed > PARTIAL_NAMED)
+		rc = rs_buf_printf(&msg, "; and %zu more repositories", failed - PARTIAL_NAMED);
+	rc = rs_error_set(RS_EPARTIAL, "%s", msg.len ? rs_buf_cstr(&msg) : scan->first_message);
+	rs_buf_release(&msg);
+	return rc;
+}
+
 static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
 {
 	if (rc == 0 && scan->opts->need_dates)
@@ -777,7 +804,7 @@ static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
 		if (rc < 0)
 			return rc;
 		if (scan->first_rc)
-			return rs_error_set(RS_EPARTIAL, "%s", scan->first_message);
+			return partial_error(scan);
 		return 0;
 	}
 	if (rc == RS_ECANCELLED && !scan->fatal) {
@@ -795,7 +822,7 @@ static int scan_finish(struct scan *scan, int rc, struct rs_inventory **out)
 	rs_inventory_sort(scan->inv);
 	*out = scan->inv;
 	if (scan->first_rc) {
-		rs_error_set(RS_EPARTIAL, "%s", scan->first_message);
+		partial_error(scan);
 		return RS_EPARTIAL;
 	}
 	return 0;
