@@ -2,9 +2,9 @@
 # and an installer that runs apt-get only when something is missing.
 # Sourced by scripts/test.sh and scripts/demo.sh.
 
-REGSWEEP_BUILD_DEPS="build-essential autoconf automake pkg-config libcurl4-openssl-dev libcjson-dev libssh2-1-dev libssl-dev libyaml-dev libcriterion-dev"
+REGSWEEP_BUILD_DEPS="build-essential autoconf automake pkg-config libcurl4-openssl-dev libcjson-dev libssh2-1-dev libssl-dev libyaml-dev libxml2-dev libcriterion-dev"
 REGSWEEP_RUN_DEPS="docker-registry openssh-server openssh-client apache2-utils curl openssl python3 python3-jwt python3-cryptography ca-certificates"
-REGSWEEP_TEST_DEPS="libmicrohttpd-dev clang valgrind wrk time bash-completion"
+REGSWEEP_TEST_DEPS="libmicrohttpd-dev clang valgrind wrk time bash-completion swift swift-proxy swift-account swift-container swift-object python3-swift memcached"
 
 # deps_install PACKAGE...: install what is missing (apt-get update once first).
 deps_install() {

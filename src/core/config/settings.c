@@ -101,6 +101,13 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "registry storage root directory on the host"),
 	S(registry_config, "REGSWEEP_REGISTRY_CONFIG", RS_SET_STRING, 0, "FILE",
 	  "registry config file on the host (to find the storage)"),
+	S(s3_endpoint, "REGSWEEP_S3_ENDPOINT", RS_SET_STRING, 0, "URL",
+	  "the S3 store's endpoint, instead of the registry config's regionendpoint"),
+	S(s3_region, "REGSWEEP_S3_REGION", RS_SET_STRING, 0, "REGION",
+	  "the S3 region, instead of the registry config's"),
+	S(s3_credentials, "REGSWEEP_S3_CREDENTIALS", RS_SET_STRING, 0, "FILE",
+	  "S3 keys (AWS credentials format) when neither the registry config, the "
+	  "environment nor ~/.aws/credentials has them"),
 	S(config, "REGSWEEP_CONFIG", RS_SET_STRING, RS_SETF_NO_FILE, "FILE", "regsweep YAML config file"),
 };
 

@@ -95,6 +95,10 @@ struct rs_settings {
 	int delete_untagged;
 	char *storage_root;
 	char *registry_config;
+	/* the storage on S3 (the registry config names the bucket) */
+	char *s3_endpoint;
+	char *s3_region;
+	char *s3_credentials;
 	/* the config file itself */
 	char *config;
 
