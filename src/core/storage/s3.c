@@ -143,6 +143,9 @@ int rs_storage_open_s3(struct rs_storage **out, const struct rs_s3_config *cfg)
 		return rs_error_set(RS_EUSAGE, "no S3 region given: use --s3-region REGION");
 	if (!cfg->access_key || !*cfg->access_key || !cfg->secret_key || !*cfg->secret_key)
 		return rs_error_set(RS_EUSAGE, "no S3 credentials given");
+	if (cfg->max_keys < 0 || cfg->max_keys > 1000)
+		return rs_error_set(RS_EUSAGE, "an S3 listing page holds 1 to 1000 keys, not %d",
+				    cfg->max_keys);
 	s3 = calloc(1, sizeof(*s3));
 	if (!s3)
 		return rs_error_set(RS_ERROR, "out of memory");
@@ -189,6 +192,8 @@ int rs_storage_open_s3(struct rs_storage **out, const struct rs_s3_config *cfg)
 	s3->http.cert = s3->http.key = NULL;
 	s3->http.insecure = cfg->insecure;
 	s3->http.rate = 0;
+	if (cfg->max_keys)
+		snprintf(s3->max_keys, sizeof(s3->max_keys), "%d", cfg->max_keys);
 	if (asprintf(&where, "'s3://%s/%.*s' on %s", s3->bucket,
 		     (int)(strlen(s3->root) ? strlen(s3->root) - 1 : 0), s3->root, s3->endpoint) < 0)
 		where = NULL;

@@ -51,6 +51,8 @@ struct rs_s3_config {
 	int insecure;               /* do not verify the store's certificate */
 	const char *cacert;         /* CA bundle for the store, NULL: the system's */
 	const struct rs_http_options *http;   /* window, retries, timeouts; NULL: defaults */
+	int max_keys;               /* keys per listing page, 1 to 1000; 0: the store's
+				     * default (1,000) */
 };
 
 /* Open the S3 backend from the registry config `cfg` (read from `path`, for

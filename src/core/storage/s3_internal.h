@@ -19,6 +19,7 @@ struct rs_s3_store {
 	char *session_token;       /* a secret, wiped when freed; NULL when none */
 	char *cacert;
 	struct rs_http_options http;   /* the store's client; cacert points at `cacert` */
+	char max_keys[16];         /* keys per page, "" for the store's default */
 };
 
 /* The read of rs_storage_ops for the S3 backend (s3read.c): `impl` is a

@@ -149,8 +149,9 @@ static int submit(struct reader *r, struct job *job)
 			params[n++] = (struct rs_http_param){"continuation-token", job->token};
 		if (job->start_after)
 			params[n++] = (struct rs_http_param){"start-after", job->start_after};
-		if (job->max_keys)
-			params[n++] = (struct rs_http_param){"max-keys", job->max_keys};
+		if (job->max_keys || r->s3->max_keys[0])
+			params[n++] = (struct rs_http_param){"max-keys", job->max_keys ? job->max_keys
+							     : r->s3->max_keys};
 		rc = rs_s3_request(&req, r->s3, NULL, params, n);
 	}
 	if (rc < 0)
