@@ -17,7 +17,8 @@ _regsweep()
 
 	case $prev in
 	-c|--config|--password-file|--token-file|--cacert|--cert|--key|--out|--report|\
-	--metrics|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config)
+	--metrics|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config|\
+	--s3-credentials)
 		_filedir
 		return ;;
 	--cache-dir|--backup-dir|--storage-root)
@@ -28,7 +29,8 @@ _regsweep()
 		return ;;
 	-r|--registry|-u|--username|-j|--jobs|--rate|--connect-timeout|--timeout|--retries|\
 	--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
-	--untagged-grace|--ssh|--ssh-timeout|--command-timeout|--before-gc|--after-gc|--gc-command)
+	--untagged-grace|--ssh|--ssh-timeout|--command-timeout|--before-gc|--after-gc|--gc-command|\
+	--s3-endpoint|--s3-region)
 		return ;;
 	esac
 
