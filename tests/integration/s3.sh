@@ -60,6 +60,7 @@ print(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)' "$@"
 }
 
 # --- two registries, one on S3 and one on a disk -----------------------------
+diag "registry: $HARNESS_REGISTRY_BIN"
 s3_bucket main || bail_out "cannot make a bucket"
 registry_start --s3 main --s3-root /lab || bail_out "cannot start the registry on S3"
 S3R_URL=$REG_URL S3R_CONFIG=$REG_CONFIG S3R_PID=$REG_PID S3R_LOG=$REG_LOG
