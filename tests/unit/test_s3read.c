@@ -72,11 +72,11 @@ static void put_encoded(struct mock_response *resp, const char *text)
 	}
 }
 
-static void add(struct mock_response *resp, const char *fmt, const char *text)
+static void add(struct mock_response *resp, const char *text)
 {
 	size_t left = sizeof(resp->body) - resp->body_len;
 
-	resp->body_len += (size_t)snprintf(resp->body + resp->body_len, left, fmt, text);
+	resp->body_len += (size_t)snprintf(resp->body + resp->body_len, left, "%s", text);
 }
 
 /* ListObjectsV2, enough of it: prefix, delimiter, start-after, a
@@ -96,9 +96,9 @@ static void list(const char *query, struct mock_response *resp)
 	if (store.ignore_delimiter)
 		delim[0] = '\0';
 	marker = token[0] ? token : after;
-	add(resp, "%s", "<?xml version=\"1.0\"?><ListBucketResult><EncodingType>url</EncodingType>");
+	add(resp, "<?xml version=\"1.0\"?><ListBucketResult><EncodingType>url</EncodingType>");
 	if (store.outside)
-		add(resp, "%s", "<Contents><Key>elsewhere/x</Key><Size>1</Size></Contents>");
+		add(resp, "<Contents><Key>elsewhere/x</Key><Size>1</Size></Contents>");
 	for (size_t i = 0; i < store.n; i++) {
 		const char *key = store.objects[i].key, *d;
 
@@ -118,12 +118,12 @@ static void list(const char *query, struct mock_response *resp)
 		if (d) {
 			snprintf(last_common, sizeof(last_common), "%s", common);
 			snprintf(last, sizeof(last), "%s", common);
-			add(resp, "%s", "<CommonPrefixes><Prefix>");
+			add(resp, "<CommonPrefixes><Prefix>");
 			put_encoded(resp, common);
-			add(resp, "%s", "</Prefix></CommonPrefixes>");
+			add(resp, "</Prefix></CommonPrefixes>");
 		} else {
 			snprintf(last, sizeof(last), "%s", key);
-			add(resp, "%s", "<Contents><Key>");
+			add(resp, "<Contents><Key>");
 			put_encoded(resp, key);
 			resp->body_len += (size_t)snprintf(resp->body + resp->body_len,
 							   sizeof(resp->body) - resp->body_len,
@@ -133,13 +133,13 @@ static void list(const char *query, struct mock_response *resp)
 		}
 	}
 	if (truncated) {
-		add(resp, "%s", "<IsTruncated>true</IsTruncated><NextContinuationToken>");
+		add(resp, "<IsTruncated>true</IsTruncated><NextContinuationToken>");
 		put_encoded(resp, last);
-		add(resp, "%s", "</NextContinuationToken>");
+		add(resp, "</NextContinuationToken>");
 	} else {
-		add(resp, "%s", "<IsTruncated>false</IsTruncated>");
+		add(resp, "<IsTruncated>false</IsTruncated>");
 	}
-	add(resp, "%s", "</ListBucketResult>");
+	add(resp, "</ListBucketResult>");
 	cr_assert_lt(resp->body_len, sizeof(resp->body) - 1, "the mock's page is too small");
 }
 
