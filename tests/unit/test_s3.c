@@ -84,6 +84,7 @@ Test(s3list, a_recorded_page)
 	cr_assert_eq(l.objects[0].size, 71);
 	cr_assert_eq(rs_time_parse(&when, "2026-12-03T11:34:46Z"), 0);
 	cr_assert_eq(l.objects[0].mtime, when, "LastModified in seconds, its fraction dropped");
+	cr_assert_str_eq(l.objects[0].etag, "1888528ab350328187af44e8e24fdaee", "the ETag, unquoted");
 	cr_assert(l.truncated);
 	cr_assert_not_null(l.next_token);
 	cr_assert(strstr(l.next_token, "==") != NULL, "the token is kept as given");
@@ -129,6 +130,7 @@ Test(s3list, url_encoded_keys_are_decoded)
 	cr_assert_eq(parse(&l, LIST_HEAD "<Contents><Key>a%0A+b</Key><Size>18446744073709551616</Size>"
 			   "<LastModified>yesterday</LastModified></Contents></ListBucketResult>"), 0);
 	cr_assert_str_eq(l.objects[0].key, "a%0A+b");
+	cr_assert_str_eq(l.objects[0].etag, "", "no ETag");
 	cr_assert_eq(l.objects[0].size, -1, "a size past int64 is not a size");
 	cr_assert_eq(l.objects[0].mtime, RS_TIME_UNKNOWN);
 	rs_s3_listing_release(&l);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "mock_http.h"
@@ -31,6 +32,8 @@ struct store {
 	const struct object *objects;   /* sorted by key */
 	size_t n;
 	int ignore_delimiter;           /* answer every key, as if none was asked */
+	int reject_delimiter;           /* answer 400 to a delimiter other than "/" */
+	int odd_etags;                  /* ETags that are no MD5 (multipart, encrypted) */
 	int unavailable;                /* answer 503 this many times first */
 	int status;                     /* answer every listing with this status... */
 	const char *body;               /* ...and this body */
@@ -95,6 +98,11 @@ static void list(const char *query, struct mock_response *resp)
 	max_keys = arg(query, "max-keys", max, sizeof(max)) ? atoi(max) : 1000;
 	if (store.ignore_delimiter)
 		delim[0] = '\0';
+	if (store.reject_delimiter && delim[0] && strcmp(delim, "/") != 0) {
+		mock_reply(resp, 400, "<Error><Code>InvalidArgument</Code><Message>delimiter must "
+			   "be /</Message></Error>");
+		return;
+	}
 	marker = token[0] ? token : after;
 	add(resp, "<?xml version=\"1.0\"?><ListBucketResult><EncodingType>url</EncodingType>");
 	if (store.outside)
@@ -125,11 +133,17 @@ static void list(const char *query, struct mock_response *resp)
 			snprintf(last, sizeof(last), "%s", key);
 			add(resp, "<Contents><Key>");
 			put_encoded(resp, key);
+			char md5[33];
+
+			cr_assert_eq(rs_digest_md5_hex(md5, store.objects[i].content,
+						       strlen(store.objects[i].content)), 0);
 			resp->body_len += (size_t)snprintf(resp->body + resp->body_len,
 							   sizeof(resp->body) - resp->body_len,
 							   "</Key><Size>%zu</Size><LastModified>2024-01-0"
-							   "2T03:04:05.678Z</LastModified></Contents>",
-							   strlen(store.objects[i].content));
+							   "2T03:04:05.678Z</LastModified><ETag>&quot;%s%s"
+							   "&quot;</ETag></Contents>",
+							   strlen(store.objects[i].content),
+							   store.odd_etags ? "x-" : "", md5);
 		}
 	}
 	if (truncated) {
@@ -283,7 +297,8 @@ Test(s3read, a_bucket_read_whole)
 	cr_assert_str_eq(v->tags[1].digest, "sha256:" HEX("9"), "a trailing newline is fine");
 	cr_assert_eq(v->blobs, 5);
 	cr_assert_eq(v->bytes, 5 + 1 + 2 + 7 + 3);
-	cr_assert_eq(store.gets, 3, "one GET per tag link, and only with tag links asked for");
+	cr_assert_eq(store.gets, 1, "a link whose ETag is the MD5 of a revision's digest is known "
+		     "from the listing; the one with a newline is read");
 	cr_assert_eq(v->requests, (uint64_t)(store.listings + store.gets));
 	rs_storage_view_free(v);
 
@@ -293,6 +308,35 @@ Test(s3read, a_bucket_read_whole)
 	cr_assert_eq(v->nmanifests, 6);
 	cr_assert_eq(store.gets, 0);
 	cr_assert_eq(store.listings, 5, "the repositories, one listing each, the blob store");
+	rs_storage_view_free(v);
+}
+
+Test(s3read, links_the_listing_cannot_tell_are_read)
+{
+	static const struct object links[] = {
+		{V2 "repositories/app/_manifests/revisions/sha256/" HEX("1") "/link", "sha256:" HEX("1")},
+		{V2 "repositories/app/_manifests/tags/gone/current/link", "sha256:" HEX("2")},
+		{V2 "repositories/app/_manifests/tags/v1/current/link", "sha256:" HEX("1")},
+	};
+	struct rs_storage_view *v = NULL;
+	char *by_etag, *by_get;
+
+	use(links, 3);
+	cr_assert_eq(read_view(&v, ALL, 0), 0, "%s", rs_error_message());
+	cr_assert_eq(store.gets, 1, "a digest no revision has is read");
+	cr_assert_str_eq(v->tags[0].digest, "sha256:" HEX("2"));
+	cr_assert_str_eq(v->tags[1].digest, "sha256:" HEX("1"));
+	by_etag = dump(v);
+	rs_storage_view_free(v);
+
+	store.gets = 0;
+	store.odd_etags = 1;
+	cr_assert_eq(read_view(&v, ALL, 1), 0, "%s", rs_error_message());
+	cr_assert_eq(store.gets, 2, "an ETag that is no MD5 tells nothing: every link is read");
+	by_get = dump(v);
+	cr_assert_str_eq(by_get, by_etag);
+	free(by_etag);
+	free(by_get);
 	rs_storage_view_free(v);
 }
 
@@ -334,6 +378,24 @@ Test(s3read, a_store_that_ignores_the_delimiter_gives_the_same_view)
 	cr_assert_str_eq(ignored, honoured);
 	free(honoured);
 	free(ignored);
+	rs_storage_view_free(v);
+}
+
+Test(s3read, a_store_that_refuses_the_delimiter_is_asked_without)
+{
+	struct rs_storage_view *v = NULL;
+	char *honoured, *refused;
+
+	use(bucket, sizeof(bucket) / sizeof(bucket[0]));
+	cr_assert_eq(read_view(&v, ALL, 4), 0);
+	honoured = dump(v);
+	rs_storage_view_free(v);
+	store.reject_delimiter = 1;
+	cr_assert_eq(read_view(&v, ALL, 4), 0, "%s", rs_error_message());
+	refused = dump(v);
+	cr_assert_str_eq(refused, honoured);
+	free(honoured);
+	free(refused);
 	rs_storage_view_free(v);
 }
 

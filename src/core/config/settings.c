@@ -56,7 +56,7 @@ const struct rs_setting_info rs_setting_table[] = {
 	S(no_cache, "REGSWEEP_NO_CACHE", RS_SET_BOOL, 0, NULL, "do not use the manifest cache"),
 	S(shard, "REGSWEEP_SHARD", RS_SET_STRING, 0, "K/N", "take only share K of N of the repositories"),
 	S(index_from_storage, "REGSWEEP_INDEX_FROM_STORAGE", RS_SET_BOOL, 0, NULL,
-	  "read tags from the storage over SSH instead of the API"),
+	  "read tags from the storage (over SSH, here, or in S3) instead of the API"),
 	S(repos, "REGSWEEP_REPOS", RS_SET_STRING, 0, "PATTERN",
 	  "command-line rule: repositories it applies to (glob or regex:...)"),
 	S(tags, "REGSWEEP_TAGS", RS_SET_STRING, 0, "PATTERN",

@@ -24,8 +24,8 @@
  * All of it in a bounded window of requests in flight, on a client of the
  * backend's own (a pause the store asks for never stalls the registry's
  * requests), retried like the registry's. A store that ignores a
- * delimiter answers with every key instead: the read is then slower, and
- * the same. A missing bucket is a missing root (RS_ENOTFOUND); a root that
+ * delimiter answers with every key instead, and one that refuses it (400,
+ * 501) is asked without delimiters: the read is then slower, and the same. A missing bucket is a missing root (RS_ENOTFOUND); a root that
  * holds no key at all is a registry that never had a push (an empty view),
  * and one that holds keys but no docker/registry/v2 is not a registry's.
  */

@@ -166,12 +166,40 @@ static int64_t read_time(const xmlNode *node)
 	return when;
 }
 
+/* An ETag that is one MD5, quoted or not, into `out` in lower case; ""
+ * for anything else. */
+static void read_etag(const xmlNode *node, char out[33])
+{
+	struct rs_s3_prefix text;
+	const char *p;
+	size_t len;
+
+	out[0] = '\0';
+	if (text_of(node, &text, 64) < 0)
+		return;
+	p = text.prefix;
+	len = text.len;
+	if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+		p++;
+		len -= 2;
+	}
+	if (len == 32) {
+		size_t i;
+
+		for (i = 0; i < 32 && hex_value(p[i]) >= 0; i++)
+			out[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] - 'A' + 'a' : p[i]);
+		out[i == 32 ? 32 : 0] = '\0';
+	}
+	free(text.prefix);
+}
+
 static int read_contents(struct rs_s3_listing *out, const xmlNode *node, int encoded,
 			 size_t *cap)
 {
 	struct rs_s3_object *o;
 	struct rs_s3_prefix key = {NULL, 0};
 	int64_t size = -1, mtime = RS_TIME_UNKNOWN;
+	char etag[33] = "";
 	int rc = 0;
 
 	for (const xmlNode *c = node->children; rc == 0 && c; c = c->next) {
@@ -181,6 +209,8 @@ static int read_contents(struct rs_s3_listing *out, const xmlNode *node, int enc
 			size = read_size(c);
 		else if (named(c, "LastModified"))
 			mtime = read_time(c);
+		else if (named(c, "ETag"))
+			read_etag(c, etag);
 	}
 	if (rc == 0 && !key.prefix)
 		rc = rs_error_set(RS_EPROTO, "the S3 listing holds an object without a key");
@@ -204,6 +234,7 @@ static int read_contents(struct rs_s3_listing *out, const xmlNode *node, int enc
 	o->key_len = key.len;
 	o->size = size;
 	o->mtime = mtime;
+	memcpy(o->etag, etag, sizeof(o->etag));
 	return 0;
 }
 

@@ -22,6 +22,8 @@ struct rs_s3_object {
 	int64_t size;              /* -1 when missing or not a number that fits */
 	int64_t mtime;             /* LastModified in Unix seconds (fraction dropped);
 				    * RS_TIME_UNKNOWN when missing or malformed */
+	char etag[33];             /* the ETag when it is one MD5 (32 hex digits, here in
+				    * lower case), else "" (multipart, encrypted, other) */
 };
 
 struct rs_s3_prefix {

@@ -4,6 +4,7 @@
  * backends report files, so that the view's rules judge it alike. */
 #include "storage/s3_internal.h"
 #include "storage/s3list.h"
+#include "base/digest.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/map.h"
@@ -39,6 +40,28 @@ enum kind {
 
 struct reader;
 
+/* A tag link waiting for its repository's revisions (see repo_links). */
+struct pending_link {
+	char *key;               /* the link's key */
+	size_t key_len, repo_off, repo_len, tag_off, tag_len;
+	char etag[33];
+};
+
+/* With tag links asked for, a repository's links are mostly read from its
+ * listing: a link's ETag is the MD5 of its bytes, and a registry writes
+ * exactly "sha256:HEX" there, the bytes of one of the repository's revision
+ * links. Once every listing of the repository is in, each link whose ETag
+ * is the MD5 of a revision's "sha256:HEX" holds that; any other (a link
+ * of another size, an ETag that is no MD5, a digest no revision has) is
+ * read with a GET, as it would be without this. */
+struct repo_links {
+	int listings;                /* its listings not done yet */
+	struct rs_map by_md5;        /* MD5 hex of "sha256:HEX" -> that string (owned) */
+	struct pending_link *links;
+	size_t nlinks, cap;
+	struct repo_links *next;     /* the reader's, for the cleanup */
+};
+
 struct job {
 	enum kind kind;
 	char *prefix;            /* the key prefix listed; TAG_LINK: the key itself */
@@ -52,6 +75,7 @@ struct job {
 	size_t tag_off, tag_len; /* TAG_LINK */
 	int may_split;           /* past its first page, list the rest in parallel */
 	int repo_told;           /* MANIFESTS: rs_sink_repo said */
+	struct repo_links *links;    /* MANIFESTS, with tag links asked for */
 	struct reader *r;
 	struct job *next;
 };
@@ -68,8 +92,10 @@ struct reader {
 	char *message;               /* its message (the transport's cancel overwrites it) */
 	uint64_t seen;               /* keys and prefixes under the layout */
 	uint64_t probe_seen;
+	int no_delimiters;           /* the store refused one: list without them */
 	struct rs_map repos;         /* names already queued */
 	struct rs_map odd;           /* odd names already told */
+	struct repo_links *links;    /* every repository's, while listed */
 };
 
 /* ---------------------------------------------------------------- jobs */
@@ -117,6 +143,36 @@ static void push_front(struct reader *r, struct job *job)
 		r->tail = job;
 }
 
+static void links_free(struct repo_links *l)
+{
+	size_t pos = 0;
+	const char *key;
+	void *value;
+
+	while (rs_map_next(&l->by_md5, &pos, &key, &value))
+		free(value);
+	rs_map_release(&l->by_md5);
+	for (size_t i = 0; i < l->nlinks; i++)
+		free(l->links[i].key);
+	free(l->links);
+	free(l);
+}
+
+static struct repo_links *links_new(struct reader *r)
+{
+	struct repo_links *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		rs_error_set(RS_ERROR, "out of memory");
+		return NULL;
+	}
+	l->by_md5 = (struct rs_map)RS_MAP_INIT;
+	l->listings = 1;
+	l->next = r->links;
+	r->links = l;
+	return l;
+}
+
 static void fail(struct reader *r, int rc)
 {
 	if (r->rc)
@@ -143,7 +199,7 @@ static int submit(struct reader *r, struct job *job)
 		params[n++] = (struct rs_http_param){"prefix", job->prefix};
 		/* keys may hold bytes XML cannot carry */
 		params[n++] = (struct rs_http_param){"encoding-type", "url"};
-		if (job->delimiter)
+		if (job->delimiter && !r->no_delimiters)
 			params[n++] = (struct rs_http_param){"delimiter", job->delimiter};
 		if (job->token)
 			params[n++] = (struct rs_http_param){"continuation-token", job->token};
@@ -281,6 +337,10 @@ static int candidate(struct reader *r, const char *name, size_t len)
 	job->repo_len = len;
 	job->base_len = prefix.len;
 	rs_buf_release(&prefix);
+	if ((r->what & RS_STORAGE_TAG_LINKS) && !(job->links = links_new(r))) {
+		job_free(job);
+		return RS_ERROR;
+	}
 	if (!(r->what & RS_STORAGE_TAGS)) {
 		/* revisions only: the tags are not even listed */
 		char *narrower = NULL;
@@ -292,7 +352,7 @@ static int candidate(struct reader *r, const char *name, size_t len)
 		free(job->prefix);
 		job->prefix = narrower;
 		job->may_split = 1;
-	} else if (!(r->what & RS_STORAGE_MANIFESTS)) {
+	} else if (!(r->what & RS_STORAGE_MANIFESTS) && !job->links) {
 		char *narrower = NULL;
 
 		if (asprintf(&narrower, "%s%s", job->prefix, tags_dir) < 0) {
@@ -320,41 +380,139 @@ static int discovered(struct reader *r, const char *rest, size_t len)
 	return m ? candidate(r, rest, (size_t)(m - rest)) : 0;
 }
 
-/* The tag link at `key` (listed with `size`): its content is read when
- * asked for, in a GET of its own. */
-static int queue_tag_link(struct reader *r, const struct job *from, const char *key,
-			  size_t key_len, const char *tag, size_t tag_len)
+/* Does the view want the content of the link of `tag` in `repo`? Not for
+ * a name it refuses (nor would a name with a dot segment reach the store
+ * as it is). */
+static int link_wanted(const char *repo, size_t repo_len, const char *tag, size_t tag_len)
 {
 	char name[512];
-	struct job *job;
 
-	/* a name the view refuses needs no content; nor does a name with a
-	 * dot segment reach the store as it is */
-	if (from->repo_len >= sizeof(name) || tag_len >= sizeof(name))
+	if (repo_len >= sizeof(name) || tag_len >= sizeof(name))
 		return 0;
-	memcpy(name, key + from->repo_off, from->repo_len);
-	name[from->repo_len] = '\0';
+	memcpy(name, repo, repo_len);
+	name[repo_len] = '\0';
 	if (!rs_valid_repo_name(name))
 		return 0;
 	memcpy(name, tag, tag_len);
 	name[tag_len] = '\0';
-	if (!rs_valid_tag(name))
-		return 0;
-	job = job_new(r, TAG_LINK, key, key_len);
+	return rs_valid_tag(name);
+}
+
+/* A GET of the tag link at `key`. */
+static int queue_get(struct reader *r, const char *key, size_t key_len, size_t repo_off,
+		     size_t repo_len, size_t tag_off, size_t tag_len)
+{
+	struct job *job = job_new(r, TAG_LINK, key, key_len);
+
 	if (!job)
 		return RS_ERROR;
-	job->repo_off = from->repo_off;
-	job->repo_len = from->repo_len;
-	job->tag_off = (size_t)(tag - key);
+	job->repo_off = repo_off;
+	job->repo_len = repo_len;
+	job->tag_off = tag_off;
 	job->tag_len = tag_len;
 	push_back(r, job);
 	return 0;
 }
 
+/* The tag link at `key`, listed with `size` and `etag`: known from its
+ * ETag once the repository's revisions are in when it may be (see
+ * repo_links), else read with a GET of its own. */
+static int queue_tag_link(struct reader *r, const struct job *from, const char *key,
+			  size_t key_len, const char *tag, size_t tag_len, int64_t size,
+			  const char *etag)
+{
+	struct repo_links *l = from->links;
+	struct pending_link *p;
+
+	if (!link_wanted(key + from->repo_off, from->repo_len, tag, tag_len))
+		return 0;
+	if (!l || !etag[0] || size != 7 + 64)
+		return queue_get(r, key, key_len, from->repo_off, from->repo_len,
+				 (size_t)(tag - key), tag_len);
+	if (l->nlinks == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct pending_link *grown = realloc(l->links, cap * sizeof(*grown));
+
+		if (!grown)
+			return rs_error_set(RS_ERROR, "out of memory");
+		l->links = grown;
+		l->cap = cap;
+	}
+	p = &l->links[l->nlinks];
+	p->key = strndup(key, key_len);
+	if (!p->key)
+		return rs_error_set(RS_ERROR, "out of memory");
+	p->key_len = key_len;
+	p->repo_off = from->repo_off;
+	p->repo_len = from->repo_len;
+	p->tag_off = (size_t)(tag - key);
+	p->tag_len = tag_len;
+	memcpy(p->etag, etag, sizeof(p->etag));
+	l->nlinks++;
+	return 0;
+}
+
+/* A revision "sha256:HEX" of a repository whose links are matched by ETag. */
+static int remember_revision(struct repo_links *l, const char *hex, size_t hex_len)
+{
+	char content[RS_DIGEST_MAX], md5[33], *copy;
+	int rc;
+
+	if (hex_len != 64)
+		return 0;   /* the view refuses it; no link can hold it either */
+	snprintf(content, sizeof(content), "sha256:%.64s", hex);
+	rc = rs_digest_md5_hex(md5, content, 71);
+	if (rc < 0 || rs_map_get(&l->by_md5, md5))
+		return rc;
+	copy = strdup(content);
+	if (!copy)
+		return rs_error_set(RS_ERROR, "out of memory");
+	rc = rs_map_put(&l->by_md5, md5, copy);
+	if (rc < 0)
+		free(copy);
+	return rc;
+}
+
+/* Every listing of a repository is in: its links, from their ETags or by
+ * GET. */
+static int resolve_links(struct reader *r, struct repo_links *l)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < l->nlinks; i++) {
+		const struct pending_link *p = &l->links[i];
+		const char *content = rs_map_get(&l->by_md5, p->etag);
+
+		if (content)
+			rc = rs_sink_tag_content(r->sink, p->key + p->repo_off, p->repo_len,
+						 p->key + p->tag_off, p->tag_len, content,
+						 strlen(content));
+		else
+			rc = queue_get(r, p->key, p->key_len, p->repo_off, p->repo_len, p->tag_off,
+				       p->tag_len);
+	}
+	/* done with: what is left is freed now, not at the end of the read */
+	{
+		size_t pos = 0;
+		const char *key;
+		void *value;
+
+		while (rs_map_next(&l->by_md5, &pos, &key, &value))
+			free(value);
+		rs_map_release(&l->by_md5);
+	}
+	for (size_t i = 0; i < l->nlinks; i++)
+		free(l->links[i].key);
+	free(l->links);
+	l->links = NULL;
+	l->nlinks = l->cap = 0;
+	return rc;
+}
+
 /* A key (or, with `is_prefix`, a common prefix) of one repository's
  * _manifests/ listing. */
 static int manifests_entry(struct reader *r, struct job *job, const char *key, size_t len,
-			   int64_t size, int64_t mtime, int is_prefix)
+			   int64_t size, int64_t mtime, const char *etag, int is_prefix)
 {
 	const char *repo = key + job->repo_off, *rest = key + job->base_len, *s, *slash;
 	size_t rest_len = len - job->base_len, repo_len = job->repo_len, s_len;
@@ -376,8 +534,12 @@ static int manifests_entry(struct reader *r, struct job *job, const char *key, s
 			return odd_once(r, repo, (size_t)(s - 1 - repo), s, (size_t)(slash - s));
 		if (is_prefix || !is_exactly(slash + 1, (size_t)(s + s_len - slash - 1), "link"))
 			return 0;
-		return rs_sink_revision(r->sink, repo, repo_len, s, (size_t)(slash - s), size, mtime,
-					NULL, 0);
+		if (job->links)
+			rc = remember_revision(job->links, s, (size_t)(slash - s));
+		if (rc == 0)
+			rc = rs_sink_revision(r->sink, repo, repo_len, s, (size_t)(slash - s), size,
+					      mtime, NULL, 0);
+		return rc;
 	}
 	if (!starts_with(rest, rest_len, tags_dir))
 		return 0;
@@ -397,7 +559,7 @@ static int manifests_entry(struct reader *r, struct job *job, const char *key, s
 		return rc;   /* an empty link is told by its size, as the walk tells it */
 	if (size > RS_STORAGE_LINK_MAX)
 		return rs_sink_odd(r->sink, repo, repo_len, "a tag link too large to be one");
-	return queue_tag_link(r, job, key, len, s, (size_t)(slash - s));
+	return queue_tag_link(r, job, key, len, s, (size_t)(slash - s), size, etag);
 }
 
 /* blobs/sha256/XX/HEX/data */
@@ -415,7 +577,7 @@ static int blob_entry(struct reader *r, const char *rest, size_t len, int64_t si
 }
 
 static int entry(struct reader *r, struct job *job, const char *key, size_t len, int64_t size,
-		 int64_t mtime, int is_prefix)
+		 int64_t mtime, const char *etag, int is_prefix)
 {
 	size_t plen = strlen(job->prefix);
 	int rc = rs_sink_entry(r->sink);
@@ -434,7 +596,7 @@ static int entry(struct reader *r, struct job *job, const char *key, size_t len,
 	case DISCOVER:
 		return discovered(r, key + plen, len - plen);
 	case MANIFESTS:
-		return manifests_entry(r, job, key, len, size, mtime, is_prefix);
+		return manifests_entry(r, job, key, len, size, mtime, etag, is_prefix);
 	case BLOBS:
 		return is_prefix ? 0 : blob_entry(r, key + strlen(r->s3->layout) + strlen(blobs_dir),
 						  len - strlen(r->s3->layout) - strlen(blobs_dir), size);
@@ -471,6 +633,9 @@ static int split(struct reader *r, struct job *job, const char *last, size_t las
 		range->repo_len = job->repo_len;
 		range->base_len = job->base_len;
 		range->repo_told = 1;
+		range->links = job->links;
+		if (range->links)
+			range->links->listings++;
 		push_back(r, range);
 		if (i < nbounds) {
 			from = bounds[i];
@@ -529,7 +694,7 @@ static int page(struct reader *r, struct job *job, struct rs_s3_listing *l, int 
 			past_end = 1;
 			continue;
 		}
-		rc = entry(r, job, o->key, o->key_len, o->size, o->mtime, 0);
+		rc = entry(r, job, o->key, o->key_len, o->size, o->mtime, o->etag, 0);
 		if (!last || key_cmp(o->key, o->key_len, last, last_len) > 0) {
 			last = o->key;
 			last_len = o->key_len;
@@ -542,7 +707,7 @@ static int page(struct reader *r, struct job *job, struct rs_s3_listing *l, int 
 			past_end = 1;
 			continue;
 		}
-		rc = entry(r, job, p->prefix, p->len, -1, RS_TIME_UNKNOWN, 1);
+		rc = entry(r, job, p->prefix, p->len, -1, RS_TIME_UNKNOWN, "", 1);
 		if (!last || key_cmp(p->prefix, p->len, last, last_len) > 0) {
 			last = p->prefix;
 			last_len = p->len;
@@ -616,6 +781,17 @@ static void on_done(struct rs_http_req *req, struct rs_http_response *resp, int 
 		rs_sink_request(r->sink);
 	if (r->rc)
 		goto done;
+	if (rc == 0 && (resp->status == 400 || resp->status == 501) && job->delimiter &&
+	    !r->no_delimiters && !job->token) {
+		/* a store that takes only "/" as a delimiter: every key is
+		 * listed instead, which reads the same, in more pages */
+		rs_log(RS_LOG_VERBOSE, "storage: the S3 store refuses the delimiter '%s' (%ld): "
+		       "listing without delimiters", job->delimiter, resp->status);
+		r->no_delimiters = 1;
+		push_front(r, job);
+		job = NULL;
+		goto done;
+	}
 	if (rc == 0 && resp->status != 200 && job->kind != TAG_LINK)
 		rc = refused(r, job, resp);
 	else if (rc == 0 && job->kind == TAG_LINK)
@@ -632,6 +808,8 @@ static void on_done(struct rs_http_req *req, struct rs_http_response *resp, int 
 			l.next_token = NULL;
 			push_front(r, job);
 			job = NULL;
+		} else if (rc == 0 && job->links && --job->links->listings == 0) {
+			rc = resolve_links(r, job->links);
 		}
 		rs_s3_listing_release(&l);
 	}
@@ -737,6 +915,12 @@ int rs_s3_read(void *impl, unsigned what, struct rs_storage_sink *sink)
 		job_free(job);
 	}
 	rs_buf_release(&prefix);
+	while (r.links) {
+		struct repo_links *next = r.links->next;
+
+		links_free(r.links);
+		r.links = next;
+	}
 	rs_map_release(&r.repos);
 	rs_map_release(&r.odd);
 	free(r.message);
