@@ -20,7 +20,11 @@
  *     by their digest's first hex digit, and the tags apart;
  *   - the blob store: one listing of blobs/sha256/, past its first page in
  *     parallel by the first hex digit;
- *   - with RS_STORAGE_TAG_LINKS, a GET of each tag's current link.
+ *   - with RS_STORAGE_TAG_LINKS, nothing more for a link whose ETag (the
+ *     MD5 of its bytes) is the MD5 of one of its repository's revision
+ *     digests, "sha256:HEX", which is what a registry writes; a GET of
+ *     each other link (another size, an ETag that is no MD5, a digest no
+ *     revision has).
  * All of it in a bounded window of requests in flight, on a client of the
  * backend's own (a pause the store asks for never stalls the registry's
  * requests), retried like the registry's. A store that ignores a
