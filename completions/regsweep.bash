@@ -17,7 +17,8 @@ _regsweep()
 
 	case $prev in
 	-c|--config|--password-file|--token-file|--cacert|--cert|--key|--out|--report|\
-	--metrics|--html|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config|--in-use)
+	--metrics|--html|--ssh-known-hosts|--ssh-key|--ssh-passphrase-file|--registry-config|--in-use|\
+	--s3-credentials)
 		_filedir
 		return ;;
 	--cache-dir|--backup-dir|--storage-root)
@@ -35,7 +36,7 @@ _regsweep()
 	-r|--registry|-u|--username|-j|--jobs|--rate|--connect-timeout|--timeout|--retries|\
 	--deadline|--page-size|--shard|--repos|--tags|--keep-last|--keep-newer-than|--keep-tags|\
 	--untagged-grace|--ssh|--ssh-timeout|--command-timeout|--before-gc|--after-gc|--gc-command|\
-	--notify)
+	--notify|--s3-endpoint|--s3-region)
 		return ;;
 	esac
 

@@ -76,7 +76,7 @@ if [[ ${#core[@]} -eq 0 ]]; then
 	exit 1
 fi
 
-pkgs="libcurl libcjson libssh2 libcrypto yaml-0.1"
+pkgs="libcurl libcjson libssh2 libcrypto yaml-0.1 libxml-2.0"
 # shellcheck disable=SC2086
 if ! pkg_cflags=$(pkg-config --cflags $pkgs) || ! pkg_libs=$(pkg-config --libs $pkgs); then
 	echo "fuzz/build.sh: pkg-config cannot find the libraries ($pkgs)" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: regsweep against the registry's own ceiling, in one run.
 #
-#   scripts/bench.sh [REPOS] [TAGS] [--jobs N] [--seconds S] [--compare NAME=CMD]...
+#   scripts/bench.sh [REPOS] [TAGS] [--jobs N] [--seconds S] [--compare NAME=CMD]... [--no-s3]
 #
 # Starts a registry on 127.0.0.1, fills its storage with REPOS x TAGS
 # distinct images (default 100 x 100) whose configs carry real `created`
@@ -12,6 +12,10 @@
 #   - regsweep stats and plan --keep-last 5, cold (empty cache) and warm;
 #   - stats with the storage view over SSH, with and without
 #     --index-from-storage (every tag's digest in one remote pass);
+#   - the storage view on S3 (unless --no-s3): the same storage uploaded to a
+#     bucket of an S3-compatible store (Swift with s3api, as the tests start
+#     it), read on a disk and in the bucket (requests to the store, wall
+#     time), and stats --index-from-storage warm against a registry on it;
 #   - requests sent per tag, wall time, requests per second, regsweep's own
 #     CPU time, peak RSS.
 # --compare runs another client (another cleaner, say) on the same registry in
@@ -24,14 +28,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib/deps.sh
 . "$top/scripts/lib/deps.sh"
 
-repos=100 tags=100 jobs=8 seconds=10
+repos=100 tags=100 jobs=8 seconds=10 s3=1
 pos=() compare=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--jobs) jobs=$2; shift 2 ;;
 	--compare) compare+=("$2"); shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	--no-s3) s3=0; shift ;;
+	-h|--help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) pos+=("$1"); shift ;;
 	esac
 done
@@ -41,7 +46,10 @@ ntags=$((repos * tags))
 
 # shellcheck disable=SC2086
 deps_install $REGSWEEP_BUILD_DEPS $REGSWEEP_RUN_DEPS wrk time
+# shellcheck disable=SC2086
+[ "$s3" = 0 ] || deps_install $REGSWEEP_TEST_DEPS
 deps_build "$top"
+[ "$s3" = 0 ] || make -s -C "$top" storage_probe >/dev/null
 # shellcheck source=tests/harness/lib.sh
 . "$top/tests/harness/lib.sh"
 harness_tmpdir
@@ -160,6 +168,56 @@ for c in ${compare[@]+"${compare[@]}"}; do
 		"$(awk '/^TIME/ { printf "%.2f", $4 + $5 }' "$err")" \
 		"$(($(awk '/^TIME/ { print $3 }' "$err") / 1024))"
 done
+# --- the storage view on S3 -------------------------------------------------
+# measure_view NAME ARGS...: storage_probe reading the view; prints requests
+# to the storage and wall time
+measure_view() {
+	local name=$1 err=$HARNESS_TMP/view.err req wall
+	shift
+	/usr/bin/time -f 'TIME %e %M' "$top/storage_probe" "$@" >/dev/null 2>"$err" || {
+		echo "$name: storage_probe failed:" >&2
+		tail -5 "$err" >&2
+		return 1
+	}
+	req=$(awk '/^requests/ { print $2 }' "$err")
+	wall=$(awk '/^TIME/ { print $2 }' "$err")
+	printf '%-46s %9s %8s %9s\n' "$name" "$req" "$wall" \
+		"$(awk -v r="$req" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? r / w : 0) }')"
+}
+if [ "$s3" = 1 ]; then
+	echo
+	echo "== the same storage in a bucket (Swift with s3api on 127.0.0.1)"
+	fs_root=$REG_ROOT
+	s3_start >/dev/null
+	s3_bucket bench
+	# the view never lists the _layers links: they are left out of the
+	# upload, which writes objects directly, not through the registry
+	fill=$HARNESS_TMP/s3-fill
+	cp -a "$fs_root" "$fill"
+	find "$fill" -path '*/_layers' -prune -exec rm -rf {} +
+	t0=$(date +%s.%N)
+	objects=$(s3tool upload bench bench "$fill" --jobs 16)
+	t1=$(date +%s.%N)
+	printf '%d objects uploaded in %.0f s\n' "$objects" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	rm -rf "$fill"
+	printf '\n%-46s %9s %8s %9s\n' "storage view ($ntags tags)" requests wall-s req/s
+	measure_view "filesystem, local walk" --what manifests,tags,blobs --root "$fs_root"
+	measure_view "filesystem, local walk, tag links" --what manifests,links,blobs --root "$fs_root"
+	measure_view "S3, listings" --what manifests,tags,blobs --s3 bench /bench
+	measure_view "S3, listings and tag links" --what manifests,links,blobs --s3 bench /bench
+	measure_view "S3, blob store only (GC's before/after)" --what blobs --s3 bench /bench
+	# a registry on the bucket: the storage index warm (the manifests by
+	# digest from the cache the runs above filled)
+	registry_start --s3 bench --s3-root /bench >/dev/null
+	printf '\n%-32s %9s %8s %8s %8s %8s %9s %7s %8s\n' run requests req/tag wall-s req/s ceil-s \
+		of-ceil cpu-s RSS-MiB
+	measure "stats s3 storage-index warm" 0 digest stats --cache-dir "$cache.index" \
+		--index-from-storage --registry-config "$REG_CONFIG"
+	s3_line=$(grep -o "^storage 's3://.* entries in [0-9]* requests" \
+		"$HARNESS_TMP/stats s3 storage-index warm.err" | tail -n 1 || true)
+	[ -z "$s3_line" ] || echo "S3 ${s3_line#storage }"
+fi
+
 echo
 echo "ceiling (wrk GET, $jobs connections): manifests by tag $ceiling requests/s, by digest" \
 	"$ceiling_digest requests/s, config blobs $ceiling_config requests/s"

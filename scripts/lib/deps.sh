@@ -7,13 +7,13 @@
 # tests' libraries too (criterion, libmicrohttpd) unless --disable-tests,
 # so the demo's build is the test command's build, every test included.
 
-REGSWEEP_BUILD_DEPS="build-essential autoconf automake pkg-config libcurl4-openssl-dev libcjson-dev libssh2-1-dev libssl-dev libyaml-dev libcriterion-dev libmicrohttpd-dev"
+REGSWEEP_BUILD_DEPS="build-essential autoconf automake pkg-config libcurl4-openssl-dev libcjson-dev libssh2-1-dev libssl-dev libyaml-dev libxml2-dev libcriterion-dev libmicrohttpd-dev"
 REGSWEEP_RUN_DEPS="docker-registry openssh-server openssh-client apache2-utils curl openssl python3 python3-jwt python3-cryptography ca-certificates"
-REGSWEEP_TEST_DEPS="clang valgrind wrk time bash-completion git chromium dpkg-dev debhelper fakeroot lintian"
+REGSWEEP_TEST_DEPS="clang valgrind wrk time bash-completion git chromium dpkg-dev debhelper fakeroot lintian swift swift-proxy swift-account swift-container swift-object python3-swift memcached"
 
 # The pkg-config modules configure looks for: when one appears, disappears
 # or changes version, the tree is configured again.
-REGSWEEP_PKG_MODULES="libcurl libcjson libssh2 libcrypto yaml-0.1 criterion libmicrohttpd"
+REGSWEEP_PKG_MODULES="libcurl libcjson libssh2 libcrypto yaml-0.1 libxml-2.0 criterion libmicrohttpd"
 
 # deps_install PACKAGE...: install what is missing (apt-get update once first).
 deps_install() {

@@ -40,6 +40,9 @@ struct cli_ctx {
 	struct rs_auth *auth;
 	struct rs_registry *registry;
 	struct rs_cache *cache;        /* by cli_scan_options, unless --no-cache */
+	/* the S3 store's own client (window, retries, timeouts), for the
+	 * storage location */
+	struct rs_http_options store_http;
 };
 
 struct cli_command {

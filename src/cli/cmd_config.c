@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "base/error.h"
 #include "net/url.h"
+#include "storage/s3cred.h"
 #include "policy/planfile.h"
 #include "policy/policy.h"
 #include "base/util.h"
@@ -14,12 +15,14 @@ int cmd_config(struct cli_ctx *ctx)
 {
 	struct rs_buf out = RS_BUF_INIT;
 	struct rs_policy *policy = NULL;
+	char s3_line[600];
 	int rc;
 
 	/* the policy is part of the configuration: a bad rule is an error here too */
 	rc = rs_policy_build(&policy, ctx->config, &ctx->settings);
 	if (rc < 0)
 		return rc;
+	rs_s3_credentials_describe(s3_line, sizeof(s3_line), ctx->settings.s3_credentials, NULL);
 
 	if (ctx->settings.json) {
 		cJSON *root = cJSON_CreateObject();
@@ -34,6 +37,8 @@ int cmd_config(struct cli_ctx *ctx)
 						      ctx->settings.registry : "");
 			cJSON_AddStringToObject(root, rs_setting_table[i].name, value);
 		}
+		if (root && s3_line[0])
+			cJSON_AddStringToObject(root, "s3_credentials_found", s3_line);
 		text = root ? cJSON_Print(root) : NULL;
 		cJSON_Delete(root);
 		if (!text)
@@ -51,6 +56,10 @@ int cmd_config(struct cli_ctx *ctx)
 			rc = rs_buf_printf(&out, "%-20s %-40s # %s\n", rs_setting_table[i].name, value,
 					   rs_settings_source_name(ctx->settings.sources[i]));
 		}
+		/* where S3 keys would come from, short of the registry config,
+		 * with the secrets masked */
+		if (rc == 0 && s3_line[0])
+			rc = rs_buf_printf(&out, "# s3 credentials: %s\n", s3_line);
 		if (rc == 0)
 			rc = rs_buf_printf(&out, "# policy: %s, %zu rule%s\n", policy->source,
 					   policy->nrules, policy->nrules == 1 ? "" : "s");

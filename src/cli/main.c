@@ -25,31 +25,34 @@
 #define OPT_NEGATE_BASE 3000    /* --no-NAME of a negatable boolean */
 
 static const char *const stats_opts[] = {
-	"json", "per_repo", "shard", "cache_dir", "no_cache", NULL
+	"json", "per_repo", "shard", "cache_dir", "no_cache", "ssh", "storage_root",
+	"registry_config", "s3_endpoint", "s3_region", "s3_credentials", "index_from_storage", NULL
 };
 static const char *const plan_opts[] = {
 	"json", "out", "repos", "tags", "keep_last", "keep_newer_than", "keep_tags", "order",
 	"in_use", "untagged", "untagged_grace", "untag", "shard", "ssh", "storage_root",
-	"registry_config", "cache_dir", "no_cache", "html", "notify", "notify_on", NULL
+	"registry_config", "s3_endpoint", "s3_region", "s3_credentials", "cache_dir", "no_cache",
+	"html", "notify", "notify_on", NULL
 };
 static const char *const apply_opts[] = {
 	"json", "backup_dir", "dry_run", "repos", "tags", "keep_last", "keep_newer_than",
 	"keep_tags", "order", "in_use", "untagged", "untagged_grace", "untag", "shard", "ssh",
-	"storage_root", "registry_config", "report", "html", "notify", "notify_on", NULL
+	"storage_root", "registry_config", "s3_endpoint", "s3_region", "s3_credentials", "report",
+	"html", "notify", "notify_on", NULL
 };
 static const char *const restore_opts[] = { "dry_run", "json", NULL };
 static const char *const gc_opts[] = {
 	"ssh", "ssh_known_hosts", "ssh_accept_new", "ssh_key", "ssh_passphrase_file", "ssh_timeout",
 	"command_timeout", "before_gc", "after_gc", "gc_command", "delete_untagged", "dry_run",
-	"storage_root", "registry_config", "json", NULL
+	"storage_root", "registry_config", "s3_endpoint", "s3_region", "s3_credentials", "json", NULL
 };
 static const char *const run_opts[] = {
 	"dry_run", "json", "report", "metrics", "per_repo", "backup_dir", "repos", "tags",
 	"keep_last", "keep_newer_than", "keep_tags", "order", "in_use", "untagged", "untagged_grace",
 	"untag", "ssh",
 	"ssh_known_hosts", "ssh_accept_new", "ssh_key", "ssh_passphrase_file", "before_gc",
-	"after_gc", "gc_command", "delete_untagged", "storage_root", "registry_config", "html",
-	"notify", "notify_on", NULL
+	"after_gc", "gc_command", "delete_untagged", "storage_root", "registry_config",
+	"s3_endpoint", "s3_region", "s3_credentials", "html", "notify", "notify_on", NULL
 };
 static const char *const config_opts[] = { "json", NULL };
 

@@ -55,7 +55,17 @@ void cli_storage_location(struct cli_ctx *ctx, struct rs_ssh *ssh, struct rs_sto
 	out->registry_config = s->registry_config;
 	out->ssh = ssh;
 	out->timeout_ms = s->command_timeout > 0 ? (long)s->command_timeout * 1000 : 0;
-	out->http = ctx->http;
+	/* the store gets the registry's window, retries and timeouts on a
+	 * client of its own; its TLS settings are the store's (storage/s3.c) */
+	ctx->store_http = (struct rs_http_options)RS_HTTP_OPTIONS_INIT;
+	ctx->store_http.jobs = s->jobs > 0 ? s->jobs : 1;
+	ctx->store_http.retries = s->retries;
+	ctx->store_http.connect_timeout_ms = (long)s->connect_timeout * 1000;
+	ctx->store_http.stall_timeout_ms = (long)s->timeout * 1000;
+	out->http = &ctx->store_http;
+	out->s3_endpoint = s->s3_endpoint;
+	out->s3_region = s->s3_region;
+	out->s3_credentials = s->s3_credentials;
 }
 
 static void stream_output(const char *step, const char *line, void *userdata)

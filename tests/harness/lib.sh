@@ -559,12 +559,15 @@ _registry_check_bin() {
 
 # registry_start [--htpasswd USER:PASS] [--tls] [--mtls] [--token-auth
 #   [--token-withhold ACTION]... [--token-withhold-delete] [--token-ttl SECS]]
-#   [--readonly] [--no-delete] [--root DIR]
+#   [--readonly] [--no-delete] [--root DIR] [--s3 BUCKET [--s3-root DIR]]
+# --s3: the storage is BUCKET on the store s3_start started (lib-s3.sh),
+# under DIR (default /regsweep); REG_ROOT is then empty, and REG_S3_BUCKET
+# and REG_S3_ROOT say where it is.
 registry_start() {
 	harness_tmpdir
 	_registry_check_bin || return 1
 	local htpasswd_creds='' tls=0 mtls=0 token_auth=0 withhold='' token_ttl=''
-	local readonly_mode=0 delete=true root=''
+	local readonly_mode=0 delete=true root='' s3_bucket='' s3_root=/regsweep
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--htpasswd)
@@ -589,6 +592,14 @@ registry_start() {
 			root=$2
 			shift
 			;;
+		--s3)
+			s3_bucket=$2
+			shift
+			;;
+		--s3-root)
+			s3_root=$2
+			shift
+			;;
 		*)
 			_harness_die "registry_start: unknown option '$1'"
 			return 1
@@ -605,7 +616,21 @@ registry_start() {
 	local dir=$HARNESS_TMP/registry$_HARNESS_REGISTRIES
 	mkdir -p "$dir"
 	REG_ROOT=${root:-$dir/data}
-	mkdir -p "$REG_ROOT"
+	REG_S3_BUCKET=$s3_bucket REG_S3_ROOT=''
+	if [[ -n $s3_bucket ]]; then
+		[[ -n ${S3_ENDPOINT:-} ]] || {
+			_harness_die "registry_start --s3: start the store first (s3_start)"
+			return 1
+		}
+		REG_ROOT='' REG_S3_ROOT=$s3_root
+		_REG_STORAGE_YAML=$(_registry_s3_yaml "$s3_bucket" "$s3_root")
+	else
+		mkdir -p "$REG_ROOT"
+		_REG_STORAGE_YAML="storage:
+  filesystem:
+    rootdirectory: '$REG_ROOT'"
+	fi
+	export REG_S3_BUCKET REG_S3_ROOT
 	REG_DIR=$dir
 	REG_CONFIG=$dir/config.yml
 	REG_LOG=$dir/registry.log
@@ -692,9 +717,7 @@ version: 0.1
 log:
   level: info
   accesslog: {disabled: true}
-storage:
-  filesystem:
-    rootdirectory: '$REG_ROOT'
+$_REG_STORAGE_YAML
   delete:
     enabled: $REG_DELETE
   maintenance:
@@ -715,7 +738,10 @@ EOF
 # read-only through the override that works in 2.8 (see REGISTRY-FACTS).
 _registry_env() {
 	local name
-	_REG_ENV=(env)
+	# AWS_CA_BUNDLE makes the s3 driver's SDK panic at start; the keys are
+	# the config's, never the test's
+	_REG_ENV=(env -u AWS_CA_BUNDLE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY
+		-u AWS_SESSION_TOKEN -u AWS_PROFILE -u AWS_SHARED_CREDENTIALS_FILE)
 	for name in $(compgen -e); do
 		[[ $name != REGISTRY_* ]] || _REG_ENV+=(-u "$name")
 	done
@@ -947,3 +973,9 @@ ssh_run() {
 		-o StrictHostKeyChecking=yes -o ConnectTimeout=10 -p "$SSH_PORT" \
 		"$SSH_USER@127.0.0.1" "$@" </dev/null
 }
+
+# ---------------------------------------------------------------------------
+# Object storage: an S3-compatible store (lib-s3.sh)
+
+# shellcheck source=tests/harness/lib-s3.sh
+. "$HARNESS_DIR/lib-s3.sh"

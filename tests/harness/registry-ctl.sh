@@ -62,9 +62,10 @@ start() {
 	# whatever answers must be the process started here, not a leftover
 	code=$(curl -q -s --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 2 "$url/v2/") || code=
 	case $code in 000 | "") ;; *) die "something already answers at $url" ;; esac
-	# no REGISTRY_* from outside; detached, so it outlives this command
+	# no REGISTRY_* from outside (nor AWS_CA_BUNDLE, which makes the s3
+	# driver panic at start); detached, so it outlives this command
 	# shellcheck disable=SC2046
-	env $(env | sed -n 's/^\(REGISTRY_[A-Za-z0-9_]*\)=.*/-u \1/p') $ro \
+	env -u AWS_CA_BUNDLE $(env | sed -n 's/^\(REGISTRY_[A-Za-z0-9_]*\)=.*/-u \1/p') $ro \
 		"$bin" serve "$config" >>"$state/log" 2>&1 </dev/null &
 	echo $! >"$state/pid"
 	i=0

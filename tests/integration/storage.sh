@@ -97,10 +97,16 @@ run "$REGSWEEP" stats -r "$REG_URL" "${SSH_ARGS[@]}" --registry-config "$HARNESS
 is "$RUN_STATUS" 2 "a missing registry config file is a usage error"
 like "$RUN_STDERR" "nope.yml' does not exist on" "naming the file"
 
+printf 'storage:\n  azure: {container: b}\n' >"$HARNESS_TMP/azure.yml"
+run "$REGSWEEP" stats -r "$REG_URL" --registry-config "$HARNESS_TMP/azure.yml"
+is "$RUN_STATUS" 2 "a registry on a storage driver the view cannot read is refused"
+like "$RUN_STDERR" "uses the 'azure' storage driver" "naming the driver"
+
+# (the s3 driver is read: tests/integration/s3.sh) but a config must say where
 printf 'storage:\n  s3: {bucket: b}\n' >"$HARNESS_TMP/s3.yml"
 run "$REGSWEEP" stats -r "$REG_URL" --registry-config "$HARNESS_TMP/s3.yml"
-is "$RUN_STATUS" 2 "a registry on another storage driver is refused"
-like "$RUN_STDERR" "uses the 's3' storage driver" "naming the driver"
+is "$RUN_STATUS" 2 "an s3 config without a region or an endpoint is a usage error"
+like "$RUN_STDERR" "names no storage.s3.region: give --s3-region REGION" "saying what to add"
 
 run "$REGSWEEP" stats -r "$REG_URL" --ssh "$SSH_TARGET" --ssh-key "$SSH_KEY" \
 	--ssh-known-hosts "$SSH_KNOWN_HOSTS_WRONG" --storage-root "$REG_ROOT"

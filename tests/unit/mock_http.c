@@ -118,6 +118,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.body_len = up->len;
 	req.port = server->port;
 	req.at_ms = up->at_ms;
+	req.conn = conn;
 	resp->status = 200;
 	pthread_mutex_lock(&server->lock);
 	server->handler(&req, resp, server->userdata);
@@ -210,4 +211,9 @@ void mock_stop(struct mock_server *server)
 	MHD_stop_daemon(server->daemon);
 	pthread_mutex_destroy(&server->lock);
 	free(server);
+}
+
+const char *mock_request_header(const struct mock_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }

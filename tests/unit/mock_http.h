@@ -22,7 +22,11 @@ struct mock_request {
 	size_t body_len;
 	int port;                   /* this server's port */
 	int64_t at_ms;              /* monotonic arrival time */
+	void *conn;                 /* for mock_request_header() */
 };
+
+/* The value of request header `name`, or NULL; valid during the handler. */
+const char *mock_request_header(const struct mock_request *req, const char *name);
 
 #define MOCK_MAX_HEADERS 8
 

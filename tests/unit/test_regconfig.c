@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "storage/regconfig.h"
 
 static int parse(struct rs_regconfig *cfg, const char *text)
@@ -131,4 +132,73 @@ Test(regconfig, errors)
 
 	cr_assert_eq(parse(&cfg, ""), RS_EUSAGE);
 	cr_assert(strstr(rs_error_message(), "is empty"));
+}
+
+Test(regconfig, s3_section_as_distribution_reads_it)
+{
+	struct rs_regconfig cfg;
+	const char *text =
+		"storage:\n"
+		"  s3:\n"
+		"    accesskey: \"lab:registry\"\n"
+		"    secretkey: 'S3cr3t-value'\n"
+		"    region: us-east-1\n"
+		"    regionendpoint: http://127.0.0.1:8480\n"
+		"    bucket: 1234\n"
+		"    secure: false\n"
+		"    v4auth: \"true\"\n"
+		"    forcepathstyle: \"t\"\n"
+		"    rootdirectory: /lab\n"
+		"    chunksize: 5242880\n"
+		"  delete:\n    enabled: true\n"
+		"  redirect:\n    disable: true\n";
+
+	rs_secret_clear();
+	cr_assert_eq(parse(&cfg, text), 0, "%s", rs_error_message());
+	cr_assert_str_eq(cfg.driver, "s3");
+	cr_assert_str_eq(cfg.s3.accesskey, "lab:registry");
+	cr_assert_str_eq(cfg.s3.secretkey, "S3cr3t-value");
+	cr_assert_str_eq(cfg.s3.region, "us-east-1");
+	cr_assert_str_eq(cfg.s3.regionendpoint, "http://127.0.0.1:8480");
+	cr_assert_str_eq(cfg.s3.bucket, "1234", "any scalar is taken as its text, as Go's Sprint");
+	cr_assert_str_eq(cfg.s3.rootdirectory, "/lab");
+	cr_assert_eq(cfg.s3.secure, 0);
+	cr_assert_eq(cfg.s3.v4auth, 1, "a boolean may be a string strconv.ParseBool reads");
+	cr_assert_eq(cfg.s3.forcepathstyle, 1);
+	cr_assert_eq(cfg.s3.skipverify, 0);
+	cr_assert_null(cfg.s3.sessiontoken);
+	cr_assert_eq(cfg.delete_enabled, 1);
+	cr_assert(rs_contains_secret("S3cr3t-value"), "the secret key is masked from the start");
+	rs_regconfig_release(&cfg);
+	cr_assert_null(cfg.s3.secretkey);
+}
+
+Test(regconfig, s3_defaults)
+{
+	struct rs_regconfig cfg;
+
+	cr_assert_eq(parse(&cfg, "storage:\n  s3:\n    bucket: b\n    accesskey:\n"), 0,
+		     "%s", rs_error_message());
+	cr_assert_eq(cfg.s3.secure, 1);
+	cr_assert_eq(cfg.s3.v4auth, 1);
+	cr_assert_eq(cfg.s3.forcepathstyle, -1, "not given: 2.8 has no such key");
+	cr_assert_null(cfg.s3.accesskey, "an empty value is none");
+	cr_assert_null(cfg.s3.region);
+	rs_regconfig_release(&cfg);
+	cr_assert_eq(parse(&cfg, "storage:\n  s3:\n"), 0, "an empty section is one");
+	rs_regconfig_release(&cfg);
+}
+
+Test(regconfig, s3_errors_never_quote_values)
+{
+	struct rs_regconfig cfg;
+
+	cr_assert_eq(parse(&cfg, "storage:\n  s3:\n    secure: sometimes-Secret\n"), RS_EUSAGE);
+	cr_assert(strstr(rs_error_message(), "storage.s3.secure is not true or false"));
+	cr_assert_null(strstr(rs_error_message(), "sometimes-Secret"));
+	cr_assert_eq(parse(&cfg, "storage:\n  s3:\n    secretkey: [a, b]\n"), RS_EUSAGE);
+	cr_assert(strstr(rs_error_message(), "storage.s3.secretkey is not a single value"));
+	cr_assert_null(cfg.driver);
+	cr_assert_eq(parse(&cfg, "storage:\n  s3: just-text\n"), RS_EUSAGE);
+	cr_assert(strstr(rs_error_message(), "storage.s3 is not a mapping"));
 }

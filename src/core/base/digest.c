@@ -67,3 +67,20 @@ int rs_digest_id(unsigned char id[RS_DIGEST_ID_LEN], const char *digest)
 		memset(id, 0, RS_DIGEST_ID_LEN);
 	return 0;
 }
+
+int rs_digest_md5_hex(char out[33], const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	out[0] = '\0';
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) || mdlen != 16)
+		return rs_error_set(RS_ERROR, "cannot compute an MD5 digest");
+	for (unsigned int i = 0; i < 16; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[32] = '\0';
+	return 0;
+}

@@ -28,4 +28,9 @@ int rs_digest_id(unsigned char id[RS_DIGEST_ID_LEN], const char *digest);
 /* The sha256 digest string of 32 bytes (the inverse of rs_digest_id). */
 void rs_digest_from_id(char out[RS_DIGEST_MAX], const unsigned char id[RS_DIGEST_ID_LEN]);
 
+/* The MD5 of `data` as 32 lower-case hex digits: what an S3 store gives as
+ * an object's ETag. Only to recognise bytes already known (a tag link whose
+ * ETag is the MD5 of a revision's "sha256:HEX"), never to name content. */
+int rs_digest_md5_hex(char out[33], const void *data, size_t len);
+
 #endif

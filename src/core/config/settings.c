@@ -66,7 +66,7 @@ const struct rs_setting_info rs_setting_table[] = {
 	S(no_cache, "REGSWEEP_NO_CACHE", RS_SET_BOOL, 0, NULL, "do not use the manifest cache"),
 	S(shard, "REGSWEEP_SHARD", RS_SET_STRING, 0, "K/N", "take only share K of N of the repositories"),
 	S(index_from_storage, "REGSWEEP_INDEX_FROM_STORAGE", RS_SET_BOOL, 0, NULL,
-	  "read tags from the storage over SSH instead of the API"),
+	  "read tags from the storage (over SSH, here, or in S3) instead of the API"),
 	S(repos, "REGSWEEP_REPOS", RS_SET_STRING, 0, "PATTERN",
 	  "command-line rule: repositories it applies to (glob or regex:...)"),
 	S(tags, "REGSWEEP_TAGS", RS_SET_STRING, 0, "PATTERN",
@@ -117,10 +117,19 @@ const struct rs_setting_info rs_setting_table[] = {
 	  "registry storage root directory on the host"),
 	S(registry_config, "REGSWEEP_REGISTRY_CONFIG", RS_SET_STRING, 0, "FILE",
 	  "registry config file on the host (to find the storage)"),
+	S(s3_endpoint, "REGSWEEP_S3_ENDPOINT", RS_SET_STRING, 0, "URL",
+	  "the S3 store's endpoint, instead of the registry config's regionendpoint"),
+	S(s3_region, "REGSWEEP_S3_REGION", RS_SET_STRING, 0, "REGION",
+	  "the S3 region, instead of the registry config's"),
+	S(s3_credentials, "REGSWEEP_S3_CREDENTIALS", RS_SET_STRING, 0, "FILE",
+	  "S3 keys (AWS credentials format) when neither the registry config, the "
+	  "environment nor ~/.aws/credentials has them"),
 	S(config, "REGSWEEP_CONFIG", RS_SET_STRING, RS_SETF_NO_FILE, "FILE", "regsweep YAML config file"),
 };
 
 const size_t rs_setting_count = sizeof(rs_setting_table) / sizeof(rs_setting_table[0]);
+_Static_assert(sizeof(rs_setting_table) / sizeof(rs_setting_table[0]) <= RS_SETTINGS_MAX,
+	       "struct rs_settings' sources[] must hold every setting");
 
 #define FIELD(s, info, type) ((type *)((char *)(s) + (info)->offset))
 

@@ -50,6 +50,9 @@ enum rs_setting_source {
 	RS_SRC_CLI
 };
 
+/* Room for every setting of the table (checked when settings.c builds). */
+#define RS_SETTINGS_MAX 96
+
 struct rs_settings {
 	/* reaching the registry */
 	char *registry;
@@ -117,10 +120,14 @@ struct rs_settings {
 	int delete_untagged;
 	char *storage_root;
 	char *registry_config;
+	/* the storage on S3 (the registry config names the bucket) */
+	char *s3_endpoint;
+	char *s3_region;
+	char *s3_credentials;
 	/* the config file itself */
 	char *config;
 
-	enum rs_setting_source sources[64];   /* indexed like the table */
+	enum rs_setting_source sources[RS_SETTINGS_MAX];   /* indexed like the table */
 };
 
 struct rs_setting_info {

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,6 +44,10 @@ struct rs_http_req {
 	int retryable;
 	int follow;
 	long timeout_ms;             /* per attempt, 0: none */
+	/* AWS Signature Version 4 (rs_http_req_aws_sigv4); NULL when unsigned */
+	char *aws_provider;
+	char *aws_access_key;
+	char *aws_secret_key;
 
 	/* set once submitted */
 	rs_http_done_fn done;
@@ -145,6 +150,23 @@ static void req_clear_response(struct rs_http_req *req)
 	rs_buf_init(&req->resp_body, req->max_body);
 }
 
+/* Wipe and free a copy of a secret. */
+static void secret_free(char *secret)
+{
+	if (!secret)
+		return;
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+}
+
+static void aws_release(struct rs_http_req *req)
+{
+	free(req->aws_provider);
+	free(req->aws_access_key);
+	secret_free(req->aws_secret_key);
+	req->aws_provider = req->aws_access_key = req->aws_secret_key = NULL;
+}
+
 void rs_http_req_free(struct rs_http_req *req)
 {
 	if (!req)
@@ -154,6 +176,7 @@ void rs_http_req_free(struct rs_http_req *req)
 	req_clear_response(req);
 	rs_buf_release(&req->resp_body);
 	curl_slist_free_all(req->headers);
+	aws_release(req);
 	free(req->body);
 	free(req->method);
 	free(req->url);
@@ -220,6 +243,39 @@ int rs_http_req_body(struct rs_http_req *req, const void *data, size_t len)
 	req->body = copy;
 	req->body_len = len;
 	return 0;
+}
+
+int rs_http_req_aws_sigv4(struct rs_http_req *req, const char *provider, const char *access_key,
+			  const char *secret_key, const char *session_token)
+{
+	struct curl_slist *l;
+	char *token_header = NULL;
+
+	aws_release(req);
+	req->aws_provider = strdup(provider);
+	req->aws_access_key = strdup(access_key);
+	req->aws_secret_key = strdup(secret_key);
+	if (!req->aws_provider || !req->aws_access_key || !req->aws_secret_key)
+		goto oom;
+	l = curl_slist_append(req->headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	if (!l)
+		goto oom;
+	req->headers = l;
+	if (session_token && *session_token) {
+		if (asprintf(&token_header, "x-amz-security-token: %s", session_token) < 0) {
+			token_header = NULL;
+			goto oom;
+		}
+		l = curl_slist_append(req->headers, token_header);
+		secret_free(token_header);
+		if (!l)
+			goto oom;
+		req->headers = l;
+	}
+	return 0;
+oom:
+	aws_release(req);
+	return rs_error_set(RS_ERROR, "out of memory");
 }
 
 void rs_http_req_max_body(struct rs_http_req *req, size_t max)
@@ -292,6 +348,11 @@ static int setup_easy(struct rs_http *http, struct rs_http_req *req)
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	/* never send credentials along to another host on a redirect */
 	curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	if (req->aws_provider) {
+		curl_easy_setopt(e, CURLOPT_AWS_SIGV4, req->aws_provider);
+		curl_easy_setopt(e, CURLOPT_USERNAME, req->aws_access_key);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, req->aws_secret_key);
+	}
 	if (req->follow) {
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRECTS);

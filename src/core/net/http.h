@@ -130,6 +130,17 @@ void rs_http_req_follow(struct rs_http_req *req, int follow);
  * the client's connect and stall timeouts. Fails like a stall: RS_ETIMEOUT. */
 void rs_http_req_timeout(struct rs_http_req *req, long ms);
 
+/* Sign the request with AWS Signature Version 4 (libcurl's
+ * CURLOPT_AWS_SIGV4): `provider` is "aws:amz:REGION:SERVICE". The access
+ * key and secret are set apart (an access key may hold a colon); the
+ * payload is declared unsigned (x-amz-content-sha256: UNSIGNED-PAYLOAD,
+ * which libcurl 7.88 does not add itself) and `session_token`, when not
+ * NULL, goes in x-amz-security-token. Every string is copied; the copies of
+ * the secret and the token are wiped when the request is freed. libcurl
+ * 7.88 signs the query as given: build the URL with rs_http_url_build. */
+int rs_http_req_aws_sigv4(struct rs_http_req *req, const char *provider, const char *access_key,
+			  const char *secret_key, const char *session_token);
+
 /* Free a request that was never submitted. */
 void rs_http_req_free(struct rs_http_req *req);
 
@@ -164,5 +175,22 @@ int rs_http_link_next(char **out, const char *link, const char *base);
 
 /* Percent-encode `in` for use in a query value; *out is the caller's. */
 int rs_http_escape(char **out, const char *in);
+
+/* A query parameter of rs_http_url_build. */
+struct rs_http_param {
+	const char *name;
+	const char *value;
+};
+
+/* The absolute URL `base` (scheme://host[:port][/path]) with `host_prefix`
+ * (NULL or "" for none, e.g. "BUCKET.") put before its host, `path`
+ * appended to its path, and its query replaced by `params` (`n` of them),
+ * in the canonical form request signing expects: parameters sorted by
+ * name, names and values percent-encoded with only A-Za-z0-9-_.~ left as
+ * they are, and every byte of `path` (raw, not encoded) encoded the same
+ * way except '/'. *out is the caller's. RS_EUSAGE for a `base` that is not
+ * an absolute http(s) URL. */
+int rs_http_url_build(char **out, const char *base, const char *host_prefix, const char *path,
+		      const struct rs_http_param *params, size_t n);
 
 #endif

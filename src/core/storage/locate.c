@@ -41,6 +41,9 @@ static int read_config(struct rs_regconfig *cfg, const struct rs_storage_locatio
 				  "--registry-config FILE or --storage-root DIR", path, where);
 	if (rc == 0)
 		rc = rs_regconfig_parse(cfg, text.ptr ? text.ptr : "", text.len, path);
+	/* it may hold the store's secret key */
+	if (text.ptr)
+		explicit_bzero(text.ptr, text.len);
 	rs_buf_release(&text);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * libyaml's document API (see regconfig.h). */
 #include "storage/regconfig.h"
 #include "base/error.h"
+#include "base/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,94 @@ static int read_flag(int *out, yaml_document_t *doc, yaml_node_t *section, const
 	return 0;
 }
 
+/* Go's strconv.ParseBool, for booleans written as strings. */
+static int parse_bool_text(const char *v)
+{
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True", NULL};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False", NULL};
+
+	for (size_t i = 0; yes[i]; i++)
+		if (strcmp(v, yes[i]) == 0)
+			return 1;
+	for (size_t i = 0; no[i]; i++)
+		if (strcmp(v, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+/* storage.s3.KEY as text into *out (NULL when absent). */
+static int s3_string(char **out, yaml_document_t *doc, yaml_node_t *s3, const char *key,
+		     const char *name)
+{
+	yaml_node_t *node = mapping_get(doc, s3, key);
+	const char *v;
+
+	*out = NULL;
+	if (!node)
+		return 0;
+	v = scalar(node);
+	if (!v)
+		return rs_error_set(RS_EUSAGE, "'%s': storage.s3.%s is not a single value", name, key);
+	if (!*v && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return 0;   /* `key:` with nothing: null, as Go reads it */
+	*out = strdup(v);
+	return *out ? 0 : rs_error_set(RS_ERROR, "out of memory");
+}
+
+/* storage.s3.KEY as a boolean (a YAML one, or a string ParseBool reads);
+ * `fallback` when absent. */
+static int s3_bool(int *out, yaml_document_t *doc, yaml_node_t *s3, const char *key,
+		   int fallback, const char *name)
+{
+	yaml_node_t *node = mapping_get(doc, s3, key);
+	const char *v = scalar(node);
+	int value;
+
+	*out = fallback;
+	if (!node || (v && !*v && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE))
+		return 0;
+	value = v ? yaml_bool(node) : -1;
+	if (value < 0 && v)
+		value = parse_bool_text(v);
+	if (value < 0)
+		return rs_error_set(RS_EUSAGE, "'%s': storage.s3.%s is not true or false", name, key);
+	*out = value;
+	return 0;
+}
+
+static int read_s3(struct rs_regconfig_s3 *out, yaml_document_t *doc, yaml_node_t *s3,
+		   const char *name)
+{
+	struct {
+		const char *key;
+		char **field;
+	} strings[] = {
+		{"bucket", &out->bucket}, {"region", &out->region},
+		{"regionendpoint", &out->regionendpoint}, {"rootdirectory", &out->rootdirectory},
+		{"accesskey", &out->accesskey}, {"secretkey", &out->secretkey},
+		{"sessiontoken", &out->sessiontoken},
+	};
+	int rc = 0;
+
+	out->forcepathstyle = -1;
+	if (s3 && s3->type != YAML_MAPPING_NODE && !(scalar(s3) && !*scalar(s3)))
+		return rs_error_set(RS_EUSAGE, "'%s': storage.s3 is not a mapping", name);
+	for (size_t i = 0; rc == 0 && i < sizeof(strings) / sizeof(strings[0]); i++)
+		rc = s3_string(strings[i].field, doc, s3, strings[i].key, name);
+	/* what leaks through a log line is masked from the moment it is read */
+	rs_secret_register(out->secretkey);
+	rs_secret_register(out->sessiontoken);
+	if (rc == 0)
+		rc = s3_bool(&out->secure, doc, s3, "secure", 1, name);
+	if (rc == 0)
+		rc = s3_bool(&out->v4auth, doc, s3, "v4auth", 1, name);
+	if (rc == 0)
+		rc = s3_bool(&out->forcepathstyle, doc, s3, "forcepathstyle", -1, name);
+	if (rc == 0)
+		rc = s3_bool(&out->skipverify, doc, s3, "skipverify", 0, name);
+	return rc;
+}
+
 static int is_setting(const char *key)
 {
 	for (size_t i = 0; storage_settings[i]; i++)
@@ -114,6 +203,10 @@ static int read_storage(struct rs_regconfig *out, yaml_document_t *doc, yaml_nod
 		out->root = strdup(root && *root ? root : RS_REGCONFIG_DEFAULT_ROOT);
 		if (!out->root)
 			return rs_error_set(RS_ERROR, "out of memory");
+	} else if (strcmp(out->driver, "s3") == 0) {
+		rc = read_s3(&out->s3, doc, driver_node, name);
+		if (rc < 0)
+			return rc;
 	}
 	rc = read_flag(&out->delete_enabled, doc, mapping_get(doc, storage, "delete"),
 		       "storage.delete", name);
@@ -154,12 +247,27 @@ int rs_regconfig_parse(struct rs_regconfig *out, const char *text, size_t len, c
 	return rc;
 }
 
+/* Wipe and free a copy of a secret. */
+static void secret_free(char *secret)
+{
+	if (!secret)
+		return;
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+}
+
 void rs_regconfig_release(struct rs_regconfig *cfg)
 {
+	struct rs_regconfig_s3 *s3 = &cfg->s3;
+
 	free(cfg->driver);
 	free(cfg->root);
-	cfg->driver = NULL;
-	cfg->root = NULL;
-	cfg->delete_enabled = 0;
-	cfg->readonly = 0;
+	free(s3->bucket);
+	free(s3->region);
+	free(s3->regionendpoint);
+	free(s3->rootdirectory);
+	free(s3->accesskey);
+	secret_free(s3->secretkey);
+	secret_free(s3->sessiontoken);
+	memset(cfg, 0, sizeof(*cfg));
 }

@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 struct rs_ssh;
-struct rs_http;
+struct rs_http_options;
 
 /* What to read; each costs time on a big storage, so callers ask for what
  * they use. */
@@ -101,10 +101,10 @@ int rs_storage_open_local(struct rs_storage **out, const char *root);
 int rs_storage_open_ssh(struct rs_storage **out, struct rs_ssh *ssh, const char *root,
 			int sftp, long timeout_ms);
 
-/* The S3 driver's bucket (see storage/s3.h for its configuration). */
+/* The S3 driver's bucket (see storage/s3.h for its configuration): read
+ * on a client of its own. */
 struct rs_s3_config;
-int rs_storage_open_s3(struct rs_storage **out, const struct rs_s3_config *cfg,
-		       struct rs_http *http);
+int rs_storage_open_s3(struct rs_storage **out, const struct rs_s3_config *cfg);
 
 /* Where the storage is, as the user said: either its root, or the
  * registry's own config file (read on the SSH host when `ssh` is set,
@@ -115,7 +115,8 @@ struct rs_storage_location {
 					  * /etc/docker/registry/config.yml */
 	struct rs_ssh *ssh;              /* borrowed; NULL: this machine */
 	long timeout_ms;                 /* each remote command */
-	struct rs_http *http;            /* borrowed, for S3 */
+	const struct rs_http_options *http;  /* borrowed: the S3 client's window, retries and
+					      * timeouts (NULL: the transport's defaults) */
 	const char *s3_endpoint;         /* --s3-endpoint: overrides the config's */
 	const char *s3_region;           /* --s3-region */
 	const char *s3_credentials;      /* --s3-credentials FILE */
